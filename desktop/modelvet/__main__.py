@@ -1,0 +1,5 @@
+"""`python -m modelvet` runs the command line."""
+
+from modelvet.cli import main
+
+raise SystemExit(main())

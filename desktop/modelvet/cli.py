@@ -1,0 +1,113 @@
+"""The command line: the same engine as the wizard, headless, with --json output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from modelvet.engine.errors import CheckFailed, ModelVetError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is a one-line message and exit code 2 (it already is)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"modelvet: {message}\n")
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def _cmd_catalog_validate(args: argparse.Namespace) -> int:
+    from modelvet.engine.catalog import load_catalog
+    from modelvet.engine.catalog.listing import summary
+
+    catalog = load_catalog()
+    for problem in catalog.problems:
+        print(problem, file=sys.stderr)
+    facts = summary(catalog)
+    if args.json:
+        _print_json({**facts, "problems": [str(p) for p in catalog.problems]})
+    else:
+        print(f"catalog {facts['catalog_version']} ({facts['catalog_date']}): "
+              f"{facts['models']} models, {facts['developers']} developers, "
+              f"{len(facts['countries'])} countries, {facts['licenses']} licences, "
+              f"{facts['artifacts']} artifacts, {facts['hardware_presets']} hardware presets, "
+              f"{facts['policy_presets']} policy presets")
+        for fact, share in facts["coverage"].items():
+            print(f"  {fact:<18} {share:6.1%}")
+        print(f"{len(catalog.problems)} problem(s)")
+    return EXIT_BAD_INPUT if catalog.problems else EXIT_OK
+
+
+def _cmd_catalog_list(args: argparse.Namespace) -> int:
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.engine.catalog.listing import list_models
+
+    rows = list_models(bundled_catalog(), developer=args.developer, country=args.country,
+                       license=args.license, min_params_b=args.min_params,
+                       max_params_b=args.max_params)
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    for row in rows:
+        params = f"{row['total_params_b']:g}B" if row["total_params_b"] else "?"
+        print(f"{row['model_id']:<34} {row['developer'][:26]:<26} {row['developer_country']}  "
+              f"{row['license']:<22} {params:>7}")
+    print(f"{len(rows)} model(s)")
+    return EXIT_OK
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="modelvet", description=__doc__)
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    catalog = commands.add_parser("catalog", help="the bundled model catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", parser_class=_Parser,
+                                              required=True)
+    validate = catalog_commands.add_parser("validate", help="check every catalog file")
+    validate.add_argument("--json", action="store_true")
+    validate.set_defaults(handler=_cmd_catalog_validate)
+    listing = catalog_commands.add_parser("list", help="list the catalog's models")
+    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--developer", help="developer name or id contains this")
+    listing.add_argument("--country", help="developer's country (ISO 3166 alpha-2)")
+    listing.add_argument("--license", help="licence id contains this")
+    listing.add_argument("--min-params", type=float, help="at least this many billion params")
+    listing.add_argument("--max-params", type=float, help="at most this many billion params")
+    listing.set_defaults(handler=_cmd_catalog_list)
+
+    gui = commands.add_parser("gui", help="open the wizard")
+    gui.add_argument("--profile", help="a profile TOML file to open")
+    gui.add_argument("--snapshot", help="render every step to PNG files in this folder and exit")
+    gui.set_defaults(handler=_cmd_gui)
+    return parser
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from modelvet.gui.app import run
+
+    return run(profile_path=getattr(args, "profile", None),
+               snapshot_dir=getattr(args, "snapshot", None))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = getattr(args, "handler", _cmd_gui)
+    try:
+        return handler(args)
+    except ModelVetError as error:
+        print(f"modelvet: {error.message()}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CheckFailed as failure:
+        print(f"modelvet: {failure}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130

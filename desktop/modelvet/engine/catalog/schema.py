@@ -1,0 +1,380 @@
+"""The catalog's data model: developers, licences, models, artifacts, hardware and policy presets.
+
+Every value that a decision rests on carries a source URL, either on its own record
+(`source`) or through the record's `sources` table. Unknown facts stay `None`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+CATALOG_SCHEMA_VERSION = 1
+
+_URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def _check_url(value: str) -> str:
+    if not _URL.match(value):
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
+def _check_country(value: str) -> str:
+    if not _COUNTRY.match(value):
+        raise ValueError(f"not an ISO 3166 alpha-2 code (two capital letters): {value!r}")
+    return value
+
+
+def _check_sha256(value: str) -> str:
+    if not _SHA256.match(value):
+        raise ValueError("sha256 must be 64 lowercase hex digits")
+    return value
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"ids are lowercase letters, digits, '.', '_' and '-': {value!r}")
+    return value
+
+
+Url = Annotated[str, AfterValidator(_check_url)]
+Country = Annotated[str, AfterValidator(_check_country)]
+Sha256 = Annotated[str, AfterValidator(_check_sha256)]
+Ident = Annotated[str, AfterValidator(_check_id)]
+
+Modality = Literal["text", "image", "audio", "video"]
+Task = Literal[
+    "general", "coding", "reasoning", "math", "rag", "tool-use", "multilingual", "vision"
+]
+TASKS: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
+Sector = Literal[
+    "commercial", "government", "defense", "healthcare", "finance", "research", "education"
+]
+SECTORS: tuple[str, ...] = Sector.__args__  # type: ignore[attr-defined]
+Openness = Literal["open-weights", "open-model", "open-tooling", "open-science"]
+OPENNESS_LADDER: tuple[str, ...] = Openness.__args__  # type: ignore[attr-defined]
+
+
+class Strict(BaseModel):
+    """Base for every catalog record: unknown keys are errors, not silent defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- developers -------------------------------------------------------------------------
+
+
+class GovernmentRule(Strict):
+    rule: str = Field(description="The rule's name, e.g. 'FY2026 NDAA §1532'")
+    detail: str = Field(description="What the rule says about this organisation")
+    url: Url
+
+
+class Developer(Strict):
+    id: Ident
+    name: str
+    legal_entity: str | None = None
+    country: Country = Field(description="Headquarters, ISO 3166 alpha-2")
+    parent: str | None = None
+    parent_country: Country | None = None
+    named_in_rules: list[GovernmentRule] = []
+    sources: list[Url] = Field(min_length=1)
+
+
+# --- licences ---------------------------------------------------------------------------
+
+LICENSE_CLAUSES = (
+    "osi_approved",
+    "commercial_use",
+    "monthly_user_cap",
+    "revenue_cap_usd",
+    "attribution_required",
+    "display_requirement",
+    "derivative_naming",
+    "field_of_use_bans",
+    "government_carveout",
+    "excluded_regions",
+    "remote_restriction",
+    "aup_unilaterally_updatable",
+    "outputs_are_derivatives",
+    "governing_law",
+)
+
+
+class License(Strict):
+    id: Ident
+    name: str
+    spdx: str | None = Field(None, description="SPDX id, or LicenseRef-… when none exists")
+    url: Url = Field(description="The licence text")
+    osi_approved: bool | None = None
+    commercial_use: Literal["yes", "conditional", "no"] | None = None
+    monthly_user_cap: int | None = Field(
+        None, description="Above this many monthly active users a separate licence is needed"
+    )
+    revenue_cap_usd: int | None = None
+    attribution_required: bool | None = None
+    display_requirement: str | None = Field(None, description="e.g. show 'Built with Llama'")
+    derivative_naming: str | None = Field(None, description="e.g. names must start 'Llama'")
+    field_of_use_bans: list[str] | None = Field(
+        None, description="Banned uses, e.g. 'military'; [] when the text has none"
+    )
+    government_carveout: str | None = None
+    excluded_regions: list[str] | None = Field(
+        None, description="ISO 3166 codes or 'EU' where the licence grants nothing"
+    )
+    remote_restriction: bool | None = None
+    aup_unilaterally_updatable: bool | None = None
+    outputs_are_derivatives: bool | None = None
+    governing_law: str | None = None
+    clause_sources: dict[str, Url] = Field(
+        {}, description="Where a clause comes from another text (an AUP), its URL"
+    )
+
+    @model_validator(mode="after")
+    def _clause_sources_name_clauses(self) -> License:
+        unknown = set(self.clause_sources) - set(LICENSE_CLAUSES)
+        if unknown:
+            raise ValueError(f"clause_sources names unknown clauses: {sorted(unknown)}")
+        return self
+
+
+# --- models -----------------------------------------------------------------------------
+
+
+class Architecture(Strict):
+    """The numbers that decide memory and speed, as in the model's config.json."""
+
+    layers: int | None = Field(None, ge=1)
+    attention_heads: int | None = Field(None, ge=1)
+    kv_heads: int | None = Field(None, ge=1)
+    head_dim: int | None = Field(None, ge=1)
+    hidden_size: int | None = Field(None, ge=1)
+    vocab_size: int | None = Field(None, ge=1)
+    sliding_window: int | None = Field(None, ge=1, description="Window of sliding-window layers")
+    sliding_window_layers: int | None = Field(
+        None, ge=0, description="How many of `layers` use the sliding window"
+    )
+    full_attention_layers: int | None = Field(
+        None, ge=0, description="Layers with a KV cache over the whole context (hybrids)"
+    )
+    kv_lora_rank: int | None = Field(None, ge=1, description="MLA compressed KV width")
+    qk_rope_head_dim: int | None = Field(None, ge=1, description="MLA decoupled RoPE key width")
+    experts_total: int | None = Field(None, ge=1)
+    experts_active: int | None = Field(None, ge=1)
+    source: Url
+
+
+class OpennessFacts(Strict):
+    """Which Model Openness Framework components are released under an open licence."""
+
+    weights: bool
+    weights_license_open: bool | None = None
+    technical_report: bool | None = None
+    model_card: bool | None = None
+    data_card: bool | None = None
+    evaluation_results: bool | None = None
+    training_code: bool | None = None
+    inference_code: bool | None = None
+    evaluation_code: bool | None = None
+    training_data: bool | None = None
+    source: Url
+
+
+# Benchmark names the catalog accepts; rank/ maps each to the tasks it measures.
+BENCHMARK_NAMES: tuple[str, ...] = (
+    "MMLU", "MMLU-Pro", "MMLU-Redux", "GPQA Diamond", "HLE", "BBH", "ARC-C", "HellaSwag",
+    "IFEval", "Arena-Hard", "MT-Bench",
+    "HumanEval", "HumanEval+", "MBPP", "MBPP+", "LiveCodeBench", "SWE-bench Verified",
+    "Aider Polyglot", "MultiPL-E", "Terminal-Bench",
+    "GSM8K", "MATH", "MATH-500", "AIME 2024", "AIME 2025",
+    "BFCL", "tau-bench", "tau2-bench",
+    "MMMU", "MathVista", "ChartQA", "DocVQA", "AI2D",
+    "MGSM", "MMMLU", "Global-MMLU", "INCLUDE",
+    "RULER", "LongBench v2",
+)
+
+
+def _check_benchmark(value: str) -> str:
+    if value not in BENCHMARK_NAMES:
+        raise ValueError(f"unknown benchmark {value!r}; known: {', '.join(BENCHMARK_NAMES)}")
+    return value
+
+
+class Benchmark(Strict):
+    name: Annotated[str, AfterValidator(_check_benchmark)]
+    score: float = Field(ge=0, le=100, description="Percent, as published")
+    setting: str | None = Field(None, description="e.g. '5-shot', 'thinking', 'pass@1'")
+    source: Url
+
+
+class Artifact(Strict):
+    """One downloadable file set: a format and quantisation from one publisher."""
+
+    format: Literal["gguf", "safetensors"]
+    quant: str = Field(description="e.g. Q4_K_M, Q8_0, BF16, MXFP4")
+    publisher: str = Field(description="Organisation that publishes the file")
+    publisher_country: Country | None = None
+    official: bool = Field(description="Published by the model's own developer")
+    repo: str
+    revision: str | None = None
+    files: list[str] = Field(min_length=1)
+    size_bytes: int | None = Field(None, ge=1)
+    size_status: Literal["exact", "published", "estimated"] | None = Field(
+        None,
+        description="exact: bytes as the host lists them; published: a rounded figure from the "
+        "publisher's page (1 GB = 1e9 bytes); estimated: computed, see size_note",
+    )
+    size_note: str | None = None
+    sha256: Sha256 | None = Field(None, description="As the publisher states it (single file)")
+    source: Url
+
+    @model_validator(mode="after")
+    def _size_has_status(self) -> Artifact:
+        if self.size_bytes is not None and self.size_status is None:
+            raise ValueError("size_bytes needs size_status ('exact', 'published' or 'estimated')")
+        return self
+
+
+class HostingOffer(Strict):
+    name: str = Field(description="e.g. 'Anthropic API', 'Amazon Bedrock (GovCloud)'")
+    provider_country: Country
+    regions: list[str] = []
+    certifications: list[str] = Field([], description="e.g. 'FedRAMP High', 'IL5'")
+    source: Url
+
+
+class Hosted(Strict):
+    provider: str
+    provider_country: Country
+    offers: list[HostingOffer] = []
+    source: Url
+
+
+MODEL_FACT_SOURCES = (
+    "card", "params", "context_length", "release_date", "license", "base_model", "modalities"
+)
+
+
+class Model(Strict):
+    id: Ident
+    name: str
+    developer: Ident
+    license: Ident
+    repo: str | None = Field(None, description="The developer's own repository id; None if hosted")
+    release_date: dt.date | None = None
+    modalities: list[Modality] = Field(min_length=1)
+    languages: list[str] = []
+    total_params_b: float | None = Field(None, gt=0)
+    active_params_b: float | None = Field(None, gt=0)
+    context_length: int | None = Field(None, ge=1)
+    reasoning: bool | None = Field(None, description="Has a thinking / reasoning mode")
+    base_model: str | None = Field(None, description="Catalog id of the model this derives from")
+    lineage: Literal["fine-tune", "distill", "merge"] | None = None
+    architecture: Architecture | None = None
+    openness: OpennessFacts | None = None
+    benchmarks: list[Benchmark] = []
+    artifacts: list[Artifact] = []
+    hosted: Hosted | None = None
+    sources: dict[str, Url] = Field(
+        description="'card' is required; other keys name the fact they source"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Model:
+        if "card" not in self.sources:
+            raise ValueError("sources needs 'card': the page that states this model's facts")
+        unknown = set(self.sources) - set(MODEL_FACT_SOURCES)
+        if unknown:
+            raise ValueError(f"sources names unknown facts: {sorted(unknown)}")
+        if self.hosted is None and not self.repo:
+            raise ValueError("a downloadable model needs repo (or a hosted table if API-only)")
+        if self.base_model is not None and self.lineage is None:
+            raise ValueError("base_model needs lineage ('fine-tune', 'distill' or 'merge')")
+        if (
+            self.total_params_b is not None
+            and self.active_params_b is not None
+            and self.active_params_b > self.total_params_b
+        ):
+            raise ValueError("active_params_b exceeds total_params_b")
+        return self
+
+
+class ModelFile(Strict):
+    """One catalog/models/<family>.toml file."""
+
+    schema_version: Literal[1]
+    family: str
+    models: list[Model] = Field(min_length=1)
+
+
+class DeveloperFile(Strict):
+    schema_version: Literal[1]
+    developers: list[Developer] = Field(min_length=1)
+
+
+class LicenseFile(Strict):
+    schema_version: Literal[1]
+    licenses: list[License] = Field(min_length=1)
+
+
+# --- hardware and policy presets --------------------------------------------------------
+
+
+class GpuSpec(Strict):
+    name: str
+    memory_gb: float = Field(gt=0)
+    bandwidth_gbs: float | None = Field(None, gt=0)
+    fp16_tflops: float | None = Field(None, gt=0)
+
+
+class HardwarePreset(Strict):
+    id: Ident
+    name: str
+    category: Literal["consumer-gpu", "workstation", "datacenter", "apple", "unified", "cpu"]
+    ram_gb: float = Field(gt=0)
+    ram_bandwidth_gbs: float | None = Field(None, gt=0)
+    cpu_cores: int | None = Field(None, ge=1)
+    unified_memory: bool = False
+    gpu_memory_fraction: float | None = Field(
+        None, gt=0, le=1, description="Unified memory the GPU may use (Apple working-set limit)"
+    )
+    gpus: list[GpuSpec] = []
+    sources: list[Url] = Field(min_length=1)
+
+
+class HardwareFile(Strict):
+    schema_version: Literal[1]
+    presets: list[HardwarePreset] = Field(min_length=1)
+
+
+class PolicyPreset(Strict):
+    id: Ident
+    name: str
+    basis: str = Field(description="The legal or organisational basis, in one or two sentences")
+    basis_urls: list[Url] = []
+    deployment: Literal["air-gapped", "on-prem", "cloud-ok"] | None = None
+    blocked_origins: list[Country] | None = None
+    allowed_origins: list[Country] | None = None
+    require_commercial_use: bool | None = None
+    forbid_field_of_use_restrictions: bool | None = None
+    require_osi_license: bool | None = None
+    min_openness: Openness | None = None
+    require_published_hashes: bool | None = None
+
+
+class PolicyFile(Strict):
+    schema_version: Literal[1]
+    policies: list[PolicyPreset] = Field(min_length=1)
+
+
+class CatalogMeta(Strict):
+    schema_version: Literal[1]
+    catalog_version: str
+    catalog_date: dt.date

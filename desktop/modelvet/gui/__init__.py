@@ -1,0 +1,1 @@
+"""The PySide6 wizard over the engine. Holds no decision logic."""
