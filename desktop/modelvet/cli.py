@@ -65,6 +65,59 @@ def _cmd_catalog_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    from modelvet.engine.profile import load_profile
+    from modelvet.engine.rank.recommend import recommend
+
+    result = recommend(load_profile(args.profile))
+    if args.json:
+        _print_json(result.to_json_dict())
+        return EXIT_OK
+    from modelvet.textout import print_recommendation
+
+    print_recommendation(result)
+    return EXIT_OK
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.engine.fit.memory import RunSettings
+    from modelvet.engine.inspect import inspect_file
+
+    settings = RunSettings(args.context, args.kv_cache_type, flash_attention=args.flash_attention)
+    report = inspect_file(args.file, bundled_catalog(), settings, with_hash=not args.no_hash)
+    if args.json:
+        _print_json(report.model_dump(mode="json"))
+    else:
+        from modelvet.textout import print_inspect
+
+        print_inspect(report)
+    return EXIT_FAILED if report.catalog_match.problems else EXIT_OK
+
+
+def _cmd_hardware(args: argparse.Namespace) -> int:
+    from modelvet.engine.hardware import detect
+
+    spec = detect(measure_bandwidth=not args.no_measure)
+    if args.json:
+        _print_json(spec.model_dump(mode="json"))
+        return EXIT_OK
+    from modelvet.textout import print_hardware
+
+    print_hardware(spec)
+    return EXIT_OK
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="modelvet", description=__doc__)
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -83,6 +136,25 @@ def _build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--min-params", type=float, help="at least this many billion params")
     listing.add_argument("--max-params", type=float, help="at most this many billion params")
     listing.set_defaults(handler=_cmd_catalog_list)
+
+    rec = commands.add_parser("recommend", help="ranked, explained models for a profile")
+    rec.add_argument("--profile", required=True, help="profile TOML file")
+    rec.add_argument("--json", action="store_true")
+    rec.set_defaults(handler=_cmd_recommend)
+
+    ins = commands.add_parser("inspect", help="read a GGUF file without loading it")
+    ins.add_argument("file")
+    ins.add_argument("--context", type=_positive_int, default=4096, help="context tokens")
+    ins.add_argument("--kv-cache-type", choices=["f16", "q8_0", "q4_0"], default="f16")
+    ins.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=True)
+    ins.add_argument("--no-hash", action="store_true", help="skip the sha256 (large files)")
+    ins.add_argument("--json", action="store_true")
+    ins.set_defaults(handler=_cmd_inspect)
+
+    hw = commands.add_parser("hardware", help="what this machine has")
+    hw.add_argument("--json", action="store_true")
+    hw.add_argument("--no-measure", action="store_true", help="skip the RAM bandwidth test")
+    hw.set_defaults(handler=_cmd_hardware)
 
     gui = commands.add_parser("gui", help="open the wizard")
     gui.add_argument("--profile", help="a profile TOML file to open")

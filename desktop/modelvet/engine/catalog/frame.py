@@ -1,0 +1,135 @@
+"""Flattens the catalog into a polars frame with one row per variant (model × file × quant).
+
+Everything policy, fit and rank need is a column here, including the origin chain (developer,
+parent company, base model's developer and parent, file publisher) as `CC|who` links, so the
+rules downstream are column expressions, not loops over rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.catalog.schema import OPENNESS_LADDER, Model, OpennessFacts
+from modelvet.engine.fit.quants import BITS_PER_WEIGHT, normalise_quant
+
+# Quantisations shown for an open-weight model whose catalog entry lists no GGUF file; their
+# sizes are estimates (parameters × bits per weight) and are marked as such.
+ESTIMATED_QUANTS = ("Q8_0", "Q4_K_M")
+_ARCH = ("layers", "attention_heads", "kv_heads", "head_dim", "hidden_size", "vocab_size",
+         "sliding_window", "sliding_window_layers", "full_attention_layers", "kv_lora_rank",
+         "qk_rope_head_dim", "experts_total", "experts_active")
+
+
+def openness_level(facts: OpennessFacts | None) -> str | None:
+    """The highest rung of the Model Openness Framework ladder whose components are all open."""
+    if facts is None or not facts.weights:
+        return None
+    model_class = [facts.weights_license_open, facts.technical_report, facts.model_card,
+                   facts.data_card, facts.evaluation_results]
+    tooling_class = [facts.training_code, facts.inference_code, facts.evaluation_code]
+    level = "open-weights"
+    if all(model_class):
+        level = "open-model"
+        if all(tooling_class):
+            level = "open-tooling"
+            if facts.training_data:
+                level = "open-science"
+    return level
+
+
+def origin_links(model: Model, catalog: Catalog, seen: frozenset[str] = frozenset()) -> list[str]:
+    """`CC|who|via` for the developer, its parent, and the same for each base model in turn."""
+    developer = catalog.developers[model.developer]
+    links = [f"{developer.country}|developer {developer.name}|"]
+    if developer.parent and developer.parent_country:
+        links.append(f"{developer.parent_country}|{developer.name}'s parent {developer.parent}|")
+    base = catalog.models.get(model.base_model or "")
+    if base is not None and base.id not in seen:
+        for link in origin_links(base, catalog, seen | {model.id}):
+            country, who, via = link.split("|")
+            via = via or f" via base model {base.name} ({model.lineage})"
+            links.append(f"{country}|{who}|{via}")
+    return links
+
+
+def _model_columns(model: Model, catalog: Catalog) -> dict[str, Any]:
+    developer = catalog.developers[model.developer]
+    lic = catalog.licenses[model.license]
+    arch = model.architecture.model_dump() if model.architecture else {}
+    return {
+        "model_id": model.id, "name": model.name,
+        "family": catalog.families[model.id].removesuffix(".toml"),
+        "developer": developer.name, "developer_id": developer.id,
+        "developer_country": developer.country, "parent_country": developer.parent_country,
+        "origin_links": origin_links(model, catalog),
+        "base_model": model.base_model, "repo": model.repo,
+        "license_id": lic.id, "license_name": lic.name, "license_url": lic.url,
+        "osi_approved": lic.osi_approved, "commercial_use": lic.commercial_use,
+        "monthly_user_cap": lic.monthly_user_cap,
+        "field_of_use_bans": lic.field_of_use_bans or [],
+        "government_carveout": lic.government_carveout,
+        "excluded_regions": lic.excluded_regions or [],
+        "openness_level": openness_level(model.openness),
+        "modalities": list(model.modalities), "languages": list(model.languages),
+        "context_length": model.context_length,
+        "total_params_b": model.total_params_b,
+        "active_params_b": model.active_params_b or model.total_params_b,
+        "release_date": model.release_date,
+        **{name: arch.get(name) for name in _ARCH},
+    }
+
+
+def _variant_rows(model: Model) -> list[dict[str, Any]]:
+    if model.hosted is not None and not model.artifacts:
+        offers = model.hosted.offers
+        return [{
+            "format": "hosted", "quant": None, "publisher": model.hosted.provider,
+            "publisher_country": model.hosted.provider_country, "official": True,
+            "size_bytes": None, "size_status": None, "sha256": None, "files": [],
+            "weights_bytes": None,
+            "certifications": sorted({c for o in offers for c in o.certifications}),
+        }]
+    rows = [{
+        "format": a.format, "quant": normalise_quant(a.quant), "publisher": a.publisher,
+        "publisher_country": a.publisher_country, "official": a.official,
+        "size_bytes": a.size_bytes, "size_status": a.size_status, "sha256": a.sha256,
+        "files": list(a.files), "weights_bytes": a.size_bytes, "certifications": [],
+    } for a in model.artifacts if a.format == "gguf"]
+    if rows or model.total_params_b is None:
+        return rows
+    return [{
+        "format": "gguf", "quant": quant, "publisher": None, "publisher_country": None,
+        "official": False, "size_bytes": None, "size_status": "estimated", "sha256": None,
+        "files": [], "certifications": [],
+        "weights_bytes": int(model.total_params_b * 1e9 * BITS_PER_WEIGHT[quant] / 8),
+    } for quant in ESTIMATED_QUANTS]
+
+
+_SCHEMA = {
+    "release_date": pl.Date, "size_bytes": pl.Int64, "weights_bytes": pl.Int64,
+    "monthly_user_cap": pl.Int64, "total_params_b": pl.Float64, "active_params_b": pl.Float64,
+    "context_length": pl.Int64, "osi_approved": pl.Boolean, "official": pl.Boolean,
+    **{name: pl.Int64 for name in _ARCH},
+}
+_STRINGS = ("base_model", "repo", "parent_country", "commercial_use", "government_carveout",
+            "openness_level", "quant", "publisher", "publisher_country", "size_status", "sha256")
+
+
+def variants_frame(catalog: Catalog) -> pl.DataFrame:
+    """One row per variant; models without any variant (no params, no files) get one empty row."""
+    records = []
+    for model in catalog.models.values():
+        base = _model_columns(model, catalog)
+        variants = _variant_rows(model) or [{"format": None, "weights_bytes": None}]
+        records.extend({**base, **variant} for variant in variants)
+    schema = {**_SCHEMA, **{name: pl.String for name in _STRINGS}}
+    frame = pl.from_dicts(records, schema_overrides=schema, infer_schema_length=None)
+    openness_rank = {level: i for i, level in enumerate(OPENNESS_LADDER)}
+    return frame.with_columns(
+        pl.col("openness_level").replace_strict(openness_rank, default=-1,
+                                                return_dtype=pl.Int8).alias("openness_rank"),
+        pl.col("format").eq("hosted").fill_null(False).alias("hosted"),
+    )

@@ -1,0 +1,1 @@
+"""Memory, placement and speed of a model variant on given hardware."""

@@ -1,0 +1,154 @@
+"""Where a variant's memory goes on given hardware, and how fast it will generate there.
+
+Decode speed is bounded by memory bandwidth: every generated token reads the active weights
+and the KV cache once. The bound is physical; the prediction applies an efficiency that
+llama.cpp reaches in practice (stated in `assumptions`). Prompt processing is bounded by
+compute and is only predicted where the hardware states its FLOPS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from modelvet.engine.hardware import GB, HardwareSpec
+
+# Assumptions, stated with every prediction (see `assumptions()`):
+GPU_RESERVE_BYTES = int(0.5 * GB)  # driver context and library workspaces per GPU
+RAM_RESERVE_FRACTION = 0.10  # the operating system and other programs
+DEFAULT_UNIFIED_GPU_FRACTION = 0.75  # macOS default GPU working set above 36 GB of RAM
+GPU_BANDWIDTH_EFFICIENCY = 0.75
+CPU_BANDWIDTH_EFFICIENCY = 0.60
+GPU_COMPUTE_EFFICIENCY = 0.40
+KV_READ_SHARE = 0.5  # on average the cache is half full over a generation that fills it
+
+PLACEMENTS = ("gpu", "multi-gpu", "gpu+cpu", "cpu", "hosted")
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The hardware reduced to the numbers placement needs, in bytes and bytes/s."""
+
+    largest_gpu_bytes: int
+    all_gpus_bytes: int
+    gpu_count: int
+    ram_bytes: int
+    unified: bool
+    gpu_bandwidth: float | None
+    ram_bandwidth: float | None
+    gpu_flops: float | None
+
+    @classmethod
+    def of(cls, hw: HardwareSpec) -> Capacity:
+        ram = int(hw.ram_gb * GB * (1 - RAM_RESERVE_FRACTION))
+        if hw.unified_memory:
+            fraction = hw.gpu_memory_fraction or DEFAULT_UNIFIED_GPU_FRACTION
+            gpu_bytes = int(hw.ram_gb * GB * fraction)
+            bandwidth = (hw.gpus[0].bandwidth_gbs if hw.gpus else None) or hw.ram_bandwidth_gbs
+            flops = hw.gpus[0].fp16_tflops if hw.gpus else None
+            return cls(gpu_bytes, gpu_bytes, 1, ram, True,
+                       bandwidth * GB if bandwidth else None,
+                       bandwidth * GB if bandwidth else None,
+                       flops * 1e12 if flops else None)
+        usable = [max(int(g.memory_gb * GB) - GPU_RESERVE_BYTES, 0) for g in hw.gpus]
+        bandwidths = [g.bandwidth_gbs for g in hw.gpus if g.bandwidth_gbs]
+        flops = [g.fp16_tflops for g in hw.gpus if g.fp16_tflops]
+        return cls(
+            largest_gpu_bytes=max(usable, default=0), all_gpus_bytes=sum(usable),
+            gpu_count=len(usable), ram_bytes=ram, unified=False,
+            gpu_bandwidth=min(bandwidths) * GB if bandwidths else None,
+            ram_bandwidth=hw.ram_bandwidth_gbs * GB if hw.ram_bandwidth_gbs else None,
+            gpu_flops=min(flops) * 1e12 if flops else None,
+        )
+
+
+def placement(cap: Capacity) -> pl.Expr:
+    """'gpu', 'multi-gpu', 'gpu+cpu', 'cpu', or null when the variant does not fit."""
+    total = pl.col("total_bytes")
+    # Each extra GPU in a layer split holds its own compute buffer.
+    multi_total = total + (cap.gpu_count - 1) * pl.col("compute_bytes")
+    if cap.unified:
+        return (pl.when(total <= cap.largest_gpu_bytes).then(pl.lit("gpu"))
+                .when(total <= cap.ram_bytes).then(pl.lit("cpu"))
+                .otherwise(pl.lit(None, dtype=pl.String)))
+    expr = pl.when(total <= cap.largest_gpu_bytes).then(pl.lit("gpu"))
+    if cap.gpu_count > 1:
+        expr = expr.when(multi_total <= cap.all_gpus_bytes).then(pl.lit("multi-gpu"))
+    if cap.gpu_count:
+        spill_fits = (total <= cap.all_gpus_bytes + cap.ram_bytes) & (
+            pl.col("compute_bytes") < cap.all_gpus_bytes)
+        expr = expr.when(spill_fits).then(pl.lit("gpu+cpu"))
+    return expr.when(total <= cap.ram_bytes).then(pl.lit("cpu")).otherwise(
+        pl.lit(None, dtype=pl.String))
+
+
+def gpu_share(cap: Capacity) -> pl.Expr:
+    """Share of weights and KV cache held in GPU memory (1 on GPU, 0 on CPU)."""
+    offloadable = (pl.col("weights_bytes") + pl.col("kv_cache_bytes")).cast(pl.Float64)
+    room = (cap.all_gpus_bytes - pl.col("compute_bytes")).cast(pl.Float64)
+    partial = (room / offloadable).clip(0.0, 1.0)
+    return (pl.when(pl.col("placement").is_in(["gpu", "multi-gpu"])).then(1.0)
+            .when(pl.col("placement") == "gpu+cpu").then(partial)
+            .otherwise(0.0))
+
+
+def bytes_read_per_token() -> pl.Expr:
+    """Active weights (MoE reads only the routed experts) plus the KV cache read."""
+    active_share = (pl.col("active_params_b") / pl.col("total_params_b")).fill_null(1.0)
+    return pl.col("weights_bytes") * active_share + pl.col("kv_cache_bytes") * KV_READ_SHARE
+
+
+def _seconds_per_token(cap: Capacity, gpu_eff: float, cpu_eff: float) -> pl.Expr:
+    read = bytes_read_per_token()
+    share = pl.col("gpu_share")
+    gpu_part = (read * share / (cap.gpu_bandwidth * gpu_eff)) if cap.gpu_bandwidth else None
+    cpu_part = (read * (1 - share) / (cap.ram_bandwidth * cpu_eff)) if cap.ram_bandwidth else None
+    null = pl.lit(None, dtype=pl.Float64)
+    gpu_time = gpu_part if gpu_part is not None else pl.when(share > 0).then(null).otherwise(0.0)
+    cpu_time = cpu_part if cpu_part is not None else pl.when(share < 1).then(null).otherwise(0.0)
+    return gpu_time + cpu_time
+
+
+def speed_columns(cap: Capacity) -> list[pl.Expr]:
+    """tokens/s predicted and the bandwidth bound (efficiency 1), null when unknowable."""
+    predicted = 1.0 / _seconds_per_token(cap, GPU_BANDWIDTH_EFFICIENCY, CPU_BANDWIDTH_EFFICIENCY)
+    bound = 1.0 / _seconds_per_token(cap, 1.0, 1.0)
+    if cap.gpu_flops:
+        flops_per_token = 2e9 * pl.coalesce(pl.col("active_params_b"), pl.col("total_params_b"))
+        prefill = (cap.gpu_flops * GPU_COMPUTE_EFFICIENCY / flops_per_token)
+        prefill = pl.when(pl.col("gpu_share") == 1.0).then(prefill).otherwise(None)
+    else:
+        prefill = pl.lit(None, dtype=pl.Float64)
+    return [
+        predicted.alias("predicted_tokens_per_s"),
+        bound.alias("bandwidth_bound_tokens_per_s"),
+        prefill.alias("predicted_prefill_tokens_per_s"),
+    ]
+
+
+def headroom(cap: Capacity) -> pl.Expr:
+    """Share of the memory used by the placement that stays free."""
+    capacity = (pl.when(pl.col("placement") == "gpu").then(cap.largest_gpu_bytes)
+                .when(pl.col("placement") == "multi-gpu").then(cap.all_gpus_bytes)
+                .when(pl.col("placement") == "gpu+cpu").then(cap.all_gpus_bytes + cap.ram_bytes)
+                .otherwise(cap.ram_bytes)).cast(pl.Float64)
+    return ((capacity - pl.col("total_bytes")) / capacity).alias("memory_headroom")
+
+
+def assumptions(cap: Capacity) -> list[str]:
+    notes = [
+        f"{RAM_RESERVE_FRACTION:.0%} of RAM is left to the operating system",
+        f"decode speed = bytes read per token ÷ memory bandwidth × efficiency "
+        f"(GPU {GPU_BANDWIDTH_EFFICIENCY:.0%}, CPU {CPU_BANDWIDTH_EFFICIENCY:.0%}); bytes read = "
+        f"active weights + {KV_READ_SHARE:.0%} of the KV cache",
+    ]
+    if cap.gpu_count and not cap.unified:
+        notes.insert(0, f"{GPU_RESERVE_BYTES / GB:.1f} GB per GPU is kept for the driver")
+    if cap.unified:
+        notes.insert(0, "unified memory: the GPU may use its working-set share of RAM")
+    if not cap.ram_bandwidth:
+        notes.append("RAM bandwidth unknown: no speed is predicted for layers on the CPU")
+    if not cap.gpu_flops:
+        notes.append("no FLOPS figure for this hardware: prompt speed is not predicted")
+    return notes

@@ -1,0 +1,120 @@
+"""`modelvet inspect`: what a GGUF file is, whether the catalog knows it, and what it will need."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.fit.memory import RunSettings, memory_columns, total_bytes
+from modelvet.engine.gguf_file import GgufFacts, read_gguf, sha256_of
+from modelvet.engine.rank.result import MemoryBreakdown
+from modelvet.engine.template_screen import TemplateReport, screen_template
+
+
+class CatalogMatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model_id: str | None
+    quant: str | None = None
+    publisher: str | None = None
+    matched_by: Literal["sha256", "name+size", "name", "none"]
+    expected_sha256: str | None = None
+    expected_size_bytes: int | None = None
+    problems: list[str] = []
+
+    @property
+    def verified(self) -> bool:
+        return self.matched_by == "sha256" and not self.problems
+
+
+class InspectReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    file_size_bytes: int
+    sha256: str | None
+    gguf_version: int
+    architecture: str
+    name: str | None
+    file_type: str | None
+    tensor_types: dict[str, int]
+    parameter_count: int
+    context_length: int | None
+    layers: int | None
+    attention_heads: int | None
+    kv_heads: int | None
+    head_dim: int | None
+    hidden_size: int | None
+    vocab_size: int | None
+    sliding_window: int | None
+    sliding_window_layers: int | None
+    full_attention_layers: int | None
+    experts_total: int | None
+    experts_active: int | None
+    license: str | None
+    settings: str
+    memory: MemoryBreakdown
+    chat_template: TemplateReport
+    catalog_match: CatalogMatch
+
+
+def predict_memory(facts: GgufFacts, settings: RunSettings) -> MemoryBreakdown:
+    """The fit formulas on a one-row frame built from the file's own metadata and tensors."""
+    row = pl.DataFrame([facts.architecture_row()], schema_overrides={
+        k: pl.Int64 for k in facts.architecture_row()})
+    out = row.with_columns(memory_columns(settings)).with_columns(total_bytes()).row(0, named=True)
+    return MemoryBreakdown(**{k: out[k] for k in MemoryBreakdown.model_fields})
+
+
+def match_catalog(catalog: Catalog, file_name: str, size: int, digest: str | None) -> CatalogMatch:
+    by_name: list[tuple[str, Any]] = []
+    for model in catalog.models.values():
+        for artifact in model.artifacts:
+            if digest and artifact.sha256 == digest:
+                return CatalogMatch(model_id=model.id, quant=artifact.quant,
+                                    publisher=artifact.publisher, matched_by="sha256",
+                                    expected_sha256=artifact.sha256,
+                                    expected_size_bytes=artifact.size_bytes)
+            if file_name in artifact.files:
+                by_name.append((model.id, artifact))
+    if not by_name:
+        return CatalogMatch(model_id=None, matched_by="none")
+    model_id, artifact = by_name[0]
+    problems = []
+    if artifact.sha256 and digest and artifact.sha256 != digest:
+        problems.append(f"sha256 mismatch: the publisher states {artifact.sha256}, "
+                        f"this file is {digest}")
+    exact_size = artifact.size_status == "exact" and len(artifact.files) == 1
+    if exact_size and artifact.size_bytes != size:
+        problems.append(f"size mismatch: the publisher lists {artifact.size_bytes} bytes, "
+                        f"this file has {size}")
+    matched_by: Literal["name+size", "name"] = "name+size" if exact_size and not problems else "name"
+    return CatalogMatch(model_id=model_id, quant=artifact.quant, publisher=artifact.publisher,
+                        matched_by=matched_by, expected_sha256=artifact.sha256,
+                        expected_size_bytes=artifact.size_bytes, problems=problems)
+
+
+def inspect_file(path: str | Path, catalog: Catalog, settings: RunSettings,
+                 with_hash: bool = True,
+                 progress: Callable[[int, int], None] | None = None) -> InspectReport:
+    facts = read_gguf(path)
+    digest = sha256_of(facts.path, progress) if with_hash else None
+    return InspectReport(
+        path=str(facts.path), file_size_bytes=facts.file_size_bytes, sha256=digest,
+        gguf_version=facts.version, architecture=facts.architecture, name=facts.name,
+        file_type=facts.file_type, tensor_types=facts.tensor_types,
+        parameter_count=facts.parameter_count, context_length=facts.context_length,
+        layers=facts.layers, attention_heads=facts.attention_heads, kv_heads=facts.kv_heads,
+        head_dim=facts.head_dim, hidden_size=facts.hidden_size, vocab_size=facts.vocab_size,
+        sliding_window=facts.sliding_window, sliding_window_layers=facts.sliding_window_layers,
+        full_attention_layers=facts.full_attention_layers, experts_total=facts.experts_total,
+        experts_active=facts.experts_active, license=facts.license,
+        settings=settings.describe(), memory=predict_memory(facts, settings),
+        chat_template=screen_template(facts.chat_template),
+        catalog_match=match_catalog(catalog, facts.path.name, facts.file_size_bytes, digest),
+    )

@@ -1,0 +1,118 @@
+"""The user's constraints (organisation, security, hardware, capability) and their TOML file."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from modelvet.engine.catalog.schema import (
+    Country,
+    GpuSpec,
+    Openness,
+    Sector,
+    Task,
+)
+from modelvet.engine.errors import ModelVetError
+from modelvet.engine.storage import atomic_write_text
+
+PROFILE_SCHEMA_VERSION = 1
+Deployment = Literal["air-gapped", "on-prem", "cloud-ok"]
+KvCacheType = Literal["f16", "q8_0", "q4_0"]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Organisation(_Part):
+    country: Country = "US"
+    sector: Sector = "commercial"
+    expected_monthly_users: int = Field(100, ge=0)
+
+
+class Security(_Part):
+    """Each field left empty takes the named policy's value, then the permissive default."""
+
+    policy: str | None = None
+    deployment: Deployment | None = None
+    blocked_origins: list[Country] | None = None
+    allowed_origins: list[Country] | None = None
+    require_commercial_use: bool | None = None
+    forbid_field_of_use_restrictions: bool | None = None
+    require_osi_license: bool | None = None
+    min_openness: Openness | None = None
+    require_published_hashes: bool | None = None
+
+
+class HardwareRequest(_Part):
+    """A preset, explicit numbers, or both (numbers override the preset's)."""
+
+    preset: str | None = None
+    ram_gb: float | None = Field(None, gt=0)
+    ram_bandwidth_gbs: float | None = Field(None, gt=0)
+    cpu_cores: int | None = Field(None, ge=1)
+    unified_memory: bool | None = None
+    gpus: list[GpuSpec] | None = None
+
+
+class Capability(_Part):
+    tasks: list[Task] = Field(default_factory=lambda: ["general"], min_length=1)
+    context_tokens: int = Field(8192, ge=256, le=10_000_000)
+    min_tokens_per_s: float = Field(10, ge=0)
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    kv_cache_type: KvCacheType = "f16"
+
+
+class Profile(_Part):
+    schema_version: Literal[1] = PROFILE_SCHEMA_VERSION
+    name: str | None = None
+    organisation: Organisation = Field(default_factory=Organisation)
+    security: Security = Field(default_factory=Security)
+    hardware: HardwareRequest | None = None
+    capability: Capability = Field(default_factory=Capability)
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    extra = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    value = first.get("input")
+    shown = f" {value!r}" if isinstance(value, str | int | float) else ""
+    return f"{where}:{shown} {first['msg']}{extra}"
+
+
+def parse_profile(document: dict, where: str = "profile") -> Profile:
+    try:
+        return Profile.model_validate(document)
+    except ValidationError as error:
+        raise ModelVetError(_describe(error), where) from error
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read a profile TOML; a missing or malformed file raises ModelVetError naming it."""
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ModelVetError("profile file not found", str(path)) from error
+    except IsADirectoryError as error:
+        raise ModelVetError("is a folder, not a profile file", str(path)) from error
+    except UnicodeDecodeError as error:
+        raise ModelVetError("not a text file", str(path)) from error
+    except tomllib.TOMLDecodeError as error:
+        raise ModelVetError(f"not valid TOML: {error}", str(path)) from error
+    return parse_profile(document, str(path))
+
+
+def profile_to_toml(profile: Profile) -> str:
+    document = profile.model_dump(mode="json", exclude_none=True)
+    return tomli_w.dumps(document)
+
+
+def save_profile(profile: Profile, path: str | Path) -> None:
+    """Write atomically: a crash or a full disk never leaves a half-written profile."""
+    atomic_write_text(Path(path), profile_to_toml(profile))

@@ -1,0 +1,1 @@
+"""Capability scores and the ranked recommendation."""

@@ -1,0 +1,90 @@
+"""The recommendation as a value: what `recommend --json`, the GUI and the reports all show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from modelvet.engine.hardware import HardwareSpec
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuleFailure(_Value):
+    rule: str
+    detail: str
+
+
+class MemoryBreakdown(_Value):
+    weights_bytes: int | None
+    kv_cache_bytes: int | None
+    compute_bytes: int | None
+    overhead_bytes: int | None
+    total_bytes: int | None
+
+
+class RecommendedModel(_Value):
+    rank: int
+    model_id: str
+    name: str
+    developer: str
+    developer_country: str
+    origin: list[str]
+    license: str
+    license_name: str
+    license_url: str
+    total_params_b: float | None
+    active_params_b: float | None
+    context_length: int | None
+    modalities: list[str]
+    format: str | None
+    quant: str | None
+    publisher: str | None
+    publisher_country: str | None
+    file_size_bytes: int | None
+    size_status: str | None
+    sha256: str | None
+    repo: str | None
+    files: list[str]
+    placement: str
+    gpu_share: float | None
+    predicted_memory_bytes: int | None
+    memory: MemoryBreakdown
+    memory_headroom: float | None
+    predicted_tokens_per_s: float | None
+    bandwidth_bound_tokens_per_s: float | None
+    predicted_prefill_tokens_per_s: float | None
+    meets_speed_target: bool | None
+    score: float
+    capability: float
+    quant_penalty: float
+    task_scores: list[str]
+    missing_tasks: list[str]
+    score_benchmarks: list[str]
+    certifications: list[str]
+    reasons: list[str]
+
+
+class ExcludedModel(_Value):
+    model_id: str
+    name: str
+    developer: str
+    developer_country: str
+    license: str
+    reasons: list[RuleFailure]
+
+
+class Recommendation(_Value):
+    catalog_version: str
+    profile: dict[str, Any]
+    hardware: HardwareSpec
+    settings: str
+    assumptions: list[str]
+    recommended: list[RecommendedModel]
+    excluded: list[ExcludedModel]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

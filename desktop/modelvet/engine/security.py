@@ -1,0 +1,56 @@
+"""Resolves a profile's security table against its named policy preset into concrete rules."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.catalog.schema import PolicyPreset
+from modelvet.engine.errors import ModelVetError
+from modelvet.engine.profile import Deployment, Profile
+
+_FIELDS = (
+    "deployment", "blocked_origins", "allowed_origins", "require_commercial_use",
+    "forbid_field_of_use_restrictions", "require_osi_license", "min_openness",
+    "require_published_hashes",
+)
+
+
+class ResolvedSecurity(BaseModel):
+    """Every rule with a value, and where each value came from (preset, profile or default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy: PolicyPreset | None
+    deployment: Deployment = "cloud-ok"
+    blocked_origins: list[str] = []
+    allowed_origins: list[str] = []
+    require_commercial_use: bool = False
+    forbid_field_of_use_restrictions: bool = False
+    require_osi_license: bool = False
+    min_openness: str | None = None  # None: no requirement (hosted models allowed)
+    require_published_hashes: bool = False
+    origin_of: dict[str, str] = {}
+
+
+def resolve_security(profile: Profile, catalog: Catalog) -> ResolvedSecurity:
+    requested = profile.security
+    preset = None
+    if requested.policy:
+        preset = catalog.policies.get(requested.policy)
+        if preset is None:
+            known = ", ".join(sorted(catalog.policies)) or "none"
+            raise ModelVetError(f"unknown policy preset {requested.policy!r}",
+                                "security.policy", f"known presets: {known}")
+    values: dict[str, object] = {}
+    origin_of: dict[str, str] = {}
+    for name in _FIELDS:
+        own = getattr(requested, name)
+        from_preset = getattr(preset, name) if preset else None
+        if own is not None:
+            values[name], origin_of[name] = own, "profile"
+        elif from_preset is not None:
+            values[name], origin_of[name] = from_preset, f"policy {preset.id}"  # type: ignore[union-attr]
+        else:
+            origin_of[name] = "default"
+    return ResolvedSecurity(policy=preset, origin_of=origin_of, **values)  # type: ignore[arg-type]

@@ -1,0 +1,43 @@
+"""Where ModelVet keeps user data (MODELVET_HOME or platformdirs) and how it writes files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import platformdirs
+
+from modelvet.engine.errors import ModelVetError
+
+
+def data_dir() -> Path:
+    """The user's data folder; MODELVET_HOME moves everything (tests point it at a tmp dir)."""
+    override = os.environ.get("MODELVET_HOME")
+    path = Path(override) if override else Path(platformdirs.user_data_dir("modelvet", "ModelVet"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write to a temporary file beside `path`, flush it to disk, then rename over `path`."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise ModelVetError(f"cannot write: {error.strerror}", str(path)) from error
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except OSError as error:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise ModelVetError(f"cannot write: {error.strerror}", str(path),
+                            "the previous file, if any, is unchanged") from error
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))

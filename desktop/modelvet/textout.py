@@ -1,0 +1,70 @@
+"""Plain-text rendering of engine results for the terminal (the --json output is the contract)."""
+
+from __future__ import annotations
+
+from modelvet.engine.hardware import GB, HardwareSpec
+from modelvet.engine.inspect import InspectReport
+from modelvet.engine.rank.result import Recommendation
+
+
+def _gb(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value / GB:.1f} GB" if value >= GB else f"{value / 2**20:.1f} MiB"
+
+
+def print_hardware(spec: HardwareSpec) -> None:
+    print(f"{spec.name}  [{spec.origin}]")
+    print(f"  CPU      {spec.cpu_model or '?'}, {spec.cpu_cores or '?'} cores, "
+          f"{' '.join(spec.isa_flags) or 'no ISA flags read'}")
+    bandwidth = f", {spec.ram_bandwidth_gbs:g} GB/s" if spec.ram_bandwidth_gbs else ""
+    print(f"  RAM      {spec.ram_gb:.1f} GB{bandwidth}"
+          + (f", {spec.ram_available_gb:.1f} GB available" if spec.ram_available_gb else ""))
+    for gpu in spec.gpus or []:
+        print(f"  GPU      {gpu.name}, {gpu.memory_gb:.1f} GB"
+              + (f", {gpu.bandwidth_gbs:g} GB/s" if gpu.bandwidth_gbs else ""))
+    if not spec.gpus:
+        print("  GPU      none found")
+    if spec.disk_free_gb is not None:
+        print(f"  Disk     {spec.disk_free_gb:.0f} GB free")
+    for warning in spec.warnings:
+        print(f"  note: {warning}")
+
+
+def print_recommendation(result: Recommendation) -> None:
+    print(f"Catalog {result.catalog_version}; hardware: {result.hardware.name}; "
+          f"{result.settings}")
+    print(f"\nRecommended ({len(result.recommended)}):")
+    for item in result.recommended:
+        speed = (f"{item.predicted_tokens_per_s:.0f} tok/s" if item.predicted_tokens_per_s
+                 else "n/a")
+        print(f"{item.rank:>3}. {item.name} — {item.quant or 'hosted'}, {item.placement}, "
+              f"{_gb(item.predicted_memory_bytes)}, {speed}, score {item.score:.1f}")
+        for reason in item.reasons:
+            print(f"       · {reason}")
+    print(f"\nExcluded ({len(result.excluded)}):")
+    for item in result.excluded:
+        print(f"  {item.name} ({item.developer}, {item.developer_country})")
+        for failure in item.reasons:
+            print(f"       ✗ {failure.rule}: {failure.detail}")
+    print("\nAssumptions: " + "; ".join(result.assumptions))
+
+
+def print_inspect(report: InspectReport) -> None:
+    print(f"{report.path}")
+    print(f"  {report.name or '(no name)'} — {report.architecture}, "
+          f"{report.parameter_count / 1e9:.3f} B parameters, {report.file_type or '?'}")
+    print(f"  layers {report.layers}, heads {report.attention_heads}, KV heads {report.kv_heads}, "
+          f"head size {report.head_dim}, vocabulary {report.vocab_size}, "
+          f"trained context {report.context_length}")
+    print(f"  size {report.file_size_bytes} bytes, sha256 {report.sha256 or '(not computed)'}")
+    memory = report.memory
+    print(f"  memory at {report.settings}: weights {_gb(memory.weights_bytes)}, KV cache "
+          f"{_gb(memory.kv_cache_bytes)}, compute {_gb(memory.compute_bytes)}, total "
+          f"{_gb(memory.total_bytes)}")
+    match = report.catalog_match
+    print(f"  catalog: {match.model_id or 'no match'} (matched by {match.matched_by})")
+    for problem in match.problems:
+        print(f"  ✗ {problem}")
+    for finding in report.chat_template.findings:
+        print(f"  chat template {finding.severity}: {finding.detail}")
