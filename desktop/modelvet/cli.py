@@ -108,6 +108,38 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_smoke(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.engine.fit.memory import RunSettings
+    from modelvet.engine.hardware import detect
+    from modelvet.engine.smoke import history, run_smoke
+
+    settings = RunSettings(args.context, args.kv_cache_type, flash_attention=args.flash_attention)
+
+    def show(event: dict) -> None:
+        if args.json:
+            return
+        if event["event"] == "stage":
+            print(f"… {event['detail']}", file=sys.stderr)
+        elif event["event"] == "token":
+            print(event["text"], end="", flush=True)
+
+    result = run_smoke(Path(args.file), bundled_catalog(), settings,
+                       detect(measure_bandwidth=True), tasks=args.task or ["general"],
+                       languages=args.language or ["en"], prompt=args.prompt, force=args.force,
+                       on_event=show, timeout_s=args.timeout)
+    history.record(result)
+    if args.json:
+        _print_json(result.to_json_dict())
+    else:
+        from modelvet.textout import print_smoke
+
+        print_smoke(result)
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -150,6 +182,19 @@ def _build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--no-hash", action="store_true", help="skip the sha256 (large files)")
     ins.add_argument("--json", action="store_true")
     ins.set_defaults(handler=_cmd_inspect)
+
+    smoke = commands.add_parser("smoke", help="load and run a GGUF locally, measure and probe it")
+    smoke.add_argument("file")
+    smoke.add_argument("--context", type=_positive_int, default=4096, help="context tokens")
+    smoke.add_argument("--kv-cache-type", choices=["f16", "q8_0", "q4_0"], default="f16")
+    smoke.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=False)
+    smoke.add_argument("--prompt", help="your own prompt: print the model's answer as it streams")
+    smoke.add_argument("--task", action="append", help="tasks to probe (repeatable)")
+    smoke.add_argument("--language", action="append", help="languages to probe, e.g. fr")
+    smoke.add_argument("--force", action="store_true", help="load even if it will not fit")
+    smoke.add_argument("--timeout", type=float, default=600.0, help="seconds before giving up")
+    smoke.add_argument("--json", action="store_true")
+    smoke.set_defaults(handler=_cmd_smoke)
 
     hw = commands.add_parser("hardware", help="what this machine has")
     hw.add_argument("--json", action="store_true")

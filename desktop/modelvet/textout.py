@@ -5,6 +5,7 @@ from __future__ import annotations
 from modelvet.engine.hardware import GB, HardwareSpec
 from modelvet.engine.inspect import InspectReport
 from modelvet.engine.rank.result import Recommendation
+from modelvet.engine.smoke.result import SmokeResult
 
 
 def _gb(value: float | None) -> str:
@@ -68,3 +69,23 @@ def print_inspect(report: InspectReport) -> None:
         print(f"  ✗ {problem}")
     for finding in report.chat_template.findings:
         print(f"  chat template {finding.severity}: {finding.detail}")
+
+
+def print_smoke(result: SmokeResult) -> None:
+    print(f"\n{result.file}\n  {result.settings}")
+    for check in result.checks:
+        print(f"  ✓ {check}")
+    print(f"  {'quantity':<40} {'predicted':>12} {'measured':>12} {'ratio':>7}")
+    for row in result.comparisons:
+        predicted = "-" if row.predicted is None else f"{row.predicted:.2f}"
+        measured = "-" if row.measured is None else f"{row.measured:.2f}"
+        ratio = "-" if row.ratio is None else f"{row.ratio:.2f}"
+        print(f"  {row.quantity + ' (' + row.unit + ')':<40} {predicted:>12} {measured:>12} "
+              f"{ratio:>7}")
+    if result.bandwidth_bound_tokens_per_s:
+        print(f"  memory-bandwidth bound: {result.bandwidth_bound_tokens_per_s:.1f} tokens/s")
+    for probe in result.probes:
+        mark = "✓" if probe.passed else "✗"
+        answer = " ".join(probe.answer.split())[:100]
+        print(f"  {mark} probe {probe.id}: {probe.why} — {answer!r}")
+    print(f"\n{result.verdict}")

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from modelvet.engine.catalog.loader import Catalog
-from modelvet.engine.fit.memory import RunSettings, memory_columns, total_bytes
+from modelvet.engine.fit.memory import RunSettings
+from modelvet.engine.fit.single import predict_one
 from modelvet.engine.gguf_file import GgufFacts, read_gguf, sha256_of
 from modelvet.engine.rank.result import MemoryBreakdown
 from modelvet.engine.template_screen import TemplateReport, screen_template
@@ -64,10 +64,8 @@ class InspectReport(BaseModel):
 
 
 def predict_memory(facts: GgufFacts, settings: RunSettings) -> MemoryBreakdown:
-    """The fit formulas on a one-row frame built from the file's own metadata and tensors."""
-    row = pl.DataFrame([facts.architecture_row()], schema_overrides={
-        k: pl.Int64 for k in facts.architecture_row()})
-    out = row.with_columns(memory_columns(settings)).with_columns(total_bytes()).row(0, named=True)
+    """The fit formulas applied to the file's own metadata and tensor table."""
+    out = predict_one(facts.architecture_row(), settings)
     return MemoryBreakdown(**{k: out[k] for k in MemoryBreakdown.model_fields})
 
 

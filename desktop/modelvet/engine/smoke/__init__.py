@@ -1,0 +1,84 @@
+"""Smoke test: verify a model file, load it in a child process, measure it, probe it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.fit.memory import RunSettings
+from modelvet.engine.hardware import HardwareSpec
+from modelvet.engine.smoke.check import PreLoad, check_before_load
+from modelvet.engine.smoke.probes import battery
+from modelvet.engine.smoke.protocol import SmokeRequest
+from modelvet.engine.smoke.result import (
+    SmokeResult,
+    comparisons,
+    measured_from,
+    probe_results,
+)
+from modelvet.engine.smoke.runner import SmokeSession
+
+__all__ = ["SmokeResult", "build_request", "check_before_load", "run_smoke", "summarise"]
+
+
+def build_request(pre: PreLoad, settings: RunSettings, tasks: list[str], languages: list[str],
+                  prompt: str | None = None, generate_tokens: int = 64) -> SmokeRequest:
+    return SmokeRequest(
+        model_path=str(pre.facts.path), context_tokens=settings.context_tokens,
+        flash_attention=settings.flash_attention, kv_cache_type=settings.kv_cache_type,  # type: ignore[arg-type]
+        generate_tokens=generate_tokens, probes=[] if prompt else battery(tasks, languages),
+        prompt=prompt,
+        # A template that screens as dangerous is never rendered: ChatML stands in for it.
+        chat_format="chatml" if pre.template.dangerous else None,
+    )
+
+
+def summarise(pre: PreLoad, settings: RunSettings, events: list[dict[str, Any]],
+              cancelled: bool = False, timed_out: bool = False,
+              stderr_tail: str = "") -> SmokeResult:
+    measured = measured_from(events)
+    probes = probe_results(events)
+    errors = [e["message"] for e in events if e["event"] == "error"]
+    finished = any(e["event"] == "result" for e in events)
+    error = errors[0] if errors else None
+    if not finished and not (cancelled or timed_out) and error is None:
+        last = stderr_tail.strip().splitlines()[-1:] or ["no output"]
+        error = f"the model process ended without a result: {last[0]}"
+    answered = any(e["event"] == "answer" for e in events)
+    generated = (measured.generated_tokens or 0) > 0 or answered
+    passed = finished and generated and error is None and not (cancelled or timed_out)
+    probes_passed = sum(p.passed for p in probes)
+    if cancelled:
+        verdict = "cancelled"
+    elif timed_out:
+        verdict = "timed out: the model process was stopped"
+    elif not passed:
+        verdict = f"failed: {error or 'no tokens were generated'}"
+    else:
+        speed = measured.generation_tokens_per_s
+        verdict = (f"passed: loaded in {measured.load_seconds:.2f} s"
+                   + (f", {speed:.1f} tokens/s" if speed else "")
+                   + (f", {probes_passed}/{len(probes)} probes passed" if probes else ""))
+    return SmokeResult(
+        file=str(pre.facts.path), sha256=pre.sha256, catalog_model_id=pre.match.model_id,
+        settings=settings.describe(), checks=pre.checks, measured=measured,
+        comparisons=comparisons(pre.predicted, measured),
+        bandwidth_bound_tokens_per_s=pre.predicted.get("bandwidth_bound_tokens_per_s"),
+        probes=probes, probes_passed=probes_passed, passed=passed, verdict=verdict,
+        cancelled=cancelled, timed_out=timed_out, error=error,
+    )
+
+
+def run_smoke(path: Path, catalog: Catalog, settings: RunSettings, hardware: HardwareSpec,
+              tasks: list[str], languages: list[str], prompt: str | None = None,
+              force: bool = False, on_event: Callable[[dict[str, Any]], None] | None = None,
+              timeout_s: float = 600.0) -> SmokeResult:
+    """The whole smoke test, headless. Bad input raises ModelVetError before any child starts."""
+    pre = check_before_load(path, catalog, settings, hardware, force=force)
+    session = SmokeSession(build_request(pre, settings, tasks, languages, prompt),
+                           on_event or (lambda event: None), timeout_s=timeout_s)
+    events = session.run()
+    return summarise(pre, settings, events, session.cancelled, session.timed_out,
+                     session.stderr_tail)

@@ -1,0 +1,60 @@
+"""Before a load: is this the file it claims to be, is its template safe, will it fit?"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.errors import CheckFailed, ModelVetError
+from modelvet.engine.fit.memory import RunSettings
+from modelvet.engine.fit.single import predict_one
+from modelvet.engine.gguf_file import GgufFacts, read_gguf, sha256_of
+from modelvet.engine.hardware import GB, HardwareSpec
+from modelvet.engine.inspect import CatalogMatch, match_catalog
+from modelvet.engine.template_screen import TemplateReport, screen_template
+
+
+@dataclass
+class PreLoad:
+    facts: GgufFacts
+    sha256: str
+    match: CatalogMatch
+    template: TemplateReport
+    predicted: dict[str, Any]
+    checks: list[str]
+
+
+def check_before_load(path: Path, catalog: Catalog, settings: RunSettings,
+                      hardware: HardwareSpec, force: bool = False,
+                      progress: Callable[[int, int], None] | None = None) -> PreLoad:
+    """Raises ModelVetError for a bad or mismatched file, CheckFailed for one that won't fit."""
+    facts = read_gguf(path)
+    digest = sha256_of(facts.path, progress)
+    match = match_catalog(catalog, facts.path.name, facts.file_size_bytes, digest)
+    if match.problems:
+        raise ModelVetError("file does not match the catalog: " + "; ".join(match.problems),
+                            str(path), "the file may be corrupted or replaced; do not load it")
+    checks = [f"sha256 {digest}"]
+    if match.verified:
+        checks.append(f"verified: the publisher's sha256 for {match.model_id} ({match.quant})")
+    elif match.model_id:
+        checks.append(f"catalog: {match.model_id} by {match.matched_by}; no publisher hash")
+    else:
+        checks.append("not in the catalog: origin and licence cannot be checked")
+    template = screen_template(facts.chat_template)
+    checks.extend(f"chat template {f.severity}: {f.detail}" for f in template.findings)
+    predicted = predict_one(facts.architecture_row(), settings, hardware)
+    available = hardware.ram_available_gb or hardware.ram_gb
+    needed_gb = predicted["total_bytes"] / GB
+    if predicted["placement"] is None or needed_gb > available:
+        message = (f"needs {needed_gb:.2f} GB at {settings.context_tokens} tokens; "
+                   f"{available:.2f} GB of RAM is available")
+        if not force:
+            raise CheckFailed(f"{path}: will not fit: {message} (use --force to try anyway)")
+        checks.append(f"forced: {message}")
+    else:
+        checks.append(f"fits: {needed_gb:.2f} GB predicted, {available:.1f} GB available")
+    return PreLoad(facts, digest, match, template, predicted, checks)

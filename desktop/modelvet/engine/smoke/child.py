@@ -1,0 +1,160 @@
+"""The smoke-test child process: the one module that imports llama_cpp.
+
+Run as `python -m modelvet.engine.smoke.child`; reads one SmokeRequest JSON line on stdin and
+writes JSON-line events on stdout. A crash, an out-of-memory kill or a hostile file ends this
+process, never the app. llama.cpp's load log (stderr) is captured to read the buffer sizes it
+allocated, then stderr is restored so a later crash still says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from modelvet.engine.smoke.probes import judge
+from modelvet.engine.smoke.protocol import SmokeRequest, encode, parse_buffers
+
+
+def emit(event: str, **payload: Any) -> None:
+    sys.stdout.write(encode(event, **payload) + "\n")
+    sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def captured_stderr() -> Iterator[list[str]]:
+    """Redirect file descriptor 2 (where llama.cpp logs) into a temp file for the block."""
+    lines: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read().decode("utf-8", "replace").splitlines())
+
+
+def current_rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def load(request: SmokeRequest) -> Any:
+    import llama_cpp
+
+    # What the process holds before the model: the interpreter and llama.cpp's libraries.
+    emit("stage", stage="baseline", detail="runtime loaded", baseline_rss_bytes=current_rss_bytes())
+    kv_types = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type ids
+    emit("stage", stage="loading", detail=f"loading {os.path.basename(request.model_path)}")
+    start = time.perf_counter()
+    with captured_stderr() as log:
+        llm = llama_cpp.Llama(
+            model_path=request.model_path, n_ctx=request.context_tokens,
+            n_threads=request.n_threads, n_gpu_layers=request.gpu_layers,
+            flash_attn=request.flash_attention, type_k=kv_types[request.kv_cache_type],
+            type_v=kv_types[request.kv_cache_type], chat_format=request.chat_format,
+            verbose=True,
+        )
+    seconds = time.perf_counter() - start
+    emit("buffers", mib=parse_buffers("\n".join(log)))
+    emit("loaded", seconds=seconds, n_ctx=llm.n_ctx(), n_threads=llm.n_threads,
+         peak_rss_bytes=peak_rss_bytes())
+    return llm
+
+
+def measure_generation(llm: Any, request: SmokeRequest) -> None:
+    """Prompt processing and greedy generation timed directly around llama.cpp's eval."""
+    emit("stage", stage="measuring", detail=f"generating {request.generate_tokens} tokens")
+    prompt = ("Write a short story about a lighthouse keeper who finds a message in a bottle. "
+              "Describe the sea, the weather and the keeper's thoughts in detail.")
+    tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True)
+    llm.reset()
+    start = time.perf_counter()
+    llm.eval(tokens)
+    prefill_seconds = time.perf_counter() - start
+    generated = 0
+    first_token_at = None
+    gen_start = time.perf_counter()
+    for _ in range(request.generate_tokens):
+        token = llm.sample(top_k=1, temp=0.0)
+        if first_token_at is None:
+            first_token_at = time.perf_counter()
+        if llm.token_eos() == token:
+            break
+        llm.eval([token])
+        generated += 1
+    gen_seconds = time.perf_counter() - gen_start
+    emit("timing", prompt_tokens=len(tokens), prompt_seconds=prefill_seconds,
+         generated_tokens=generated, generation_seconds=gen_seconds,
+         time_to_first_token_s=(first_token_at or gen_start) - start,
+         peak_rss_bytes=peak_rss_bytes())
+
+
+def chat(llm: Any, prompt: str, max_tokens: int, stream: bool) -> tuple[str, int, float]:
+    """One greedy chat turn; streams `token` events when asked. (text, tokens, seconds)."""
+    llm.reset()
+    start = time.perf_counter()
+    parts: list[str] = []
+    count = 0
+    chunks = llm.create_chat_completion(
+        messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens,
+        temperature=0.0, top_k=1, stream=True)
+    for chunk in chunks:
+        piece = chunk["choices"][0]["delta"].get("content") or ""
+        if not piece:
+            continue
+        parts.append(piece)
+        count += 1
+        if stream:
+            elapsed = time.perf_counter() - start
+            emit("token", text=piece, tokens=count, tokens_per_s=count / elapsed)
+    return "".join(parts), count, time.perf_counter() - start
+
+
+def run(request: SmokeRequest) -> None:
+    llm = load(request)
+    if request.prompt is not None:
+        text, count, seconds = chat(llm, request.prompt, request.max_prompt_tokens, stream=True)
+        emit("answer", text=text, tokens=count, seconds=seconds)
+    else:
+        measure_generation(llm, request)
+        for probe in request.probes:
+            emit("stage", stage="probe", detail=probe.id)
+            text, count, seconds = chat(llm, probe.prompt, probe.max_tokens, stream=False)
+            passed, why = judge(probe, text)
+            emit("probe", id=probe.id, task=probe.task, prompt=probe.prompt, answer=text,
+                 passed=passed, why=why, tokens=count, seconds=seconds)
+    emit("result", peak_rss_bytes=peak_rss_bytes())
+
+
+def main() -> int:
+    line = sys.stdin.readline()
+    try:
+        request = SmokeRequest.model_validate_json(line)
+    except ValueError as error:
+        emit("error", stage="request", message=f"bad request: {error}")
+        return 2
+    try:
+        run(request)
+    except Exception as error:  # report any failure of llama.cpp as an event, then exit 1
+        emit("error", stage="run", message=f"{type(error).__name__}: {error}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""What the parent asks the smoke-test child, and the JSON lines the child answers with."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EVENTS = ("stage", "buffers", "loaded", "timing", "probe", "token", "answer", "result", "error")
+
+
+class SmokeRequest(BaseModel):
+    """Everything the child needs; sent as one JSON line on its stdin."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_path: str
+    context_tokens: int = 4096
+    n_threads: int | None = None
+    flash_attention: bool = False
+    kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
+    gpu_layers: int = 0
+    generate_tokens: int = 64
+    probes: list[ProbeSpec] = []
+    prompt: str | None = None
+    max_prompt_tokens: int = 256
+    chat_format: str | None = Field(None, description="Override the embedded chat template")
+
+
+class ProbeSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    task: str
+    prompt: str
+    check: Literal["contains", "json", "python", "summary"]
+    expected: str | None = None
+    max_tokens: int = 128
+
+
+def encode(event: str, **payload: Any) -> str:
+    return json.dumps({"event": event, **payload}, ensure_ascii=False)
+
+
+def decode(line: str) -> dict[str, Any] | None:
+    """A child's line as a dict, or None for anything that is not one of our events."""
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    if isinstance(value, dict) and value.get("event") in EVENTS:
+        return value
+    return None
+
+
+# llama.cpp's own report of what it allocated, as it prints when loading a model.
+_BUFFER = re.compile(
+    r"(?P<device>[\w.-]+)\s+(?P<kind>model|KV|compute|output|RS) buffer size\s*=\s*"
+    r"(?P<mib>[\d.]+)\s*MiB")
+
+
+def parse_buffers(log: str) -> dict[str, float]:
+    """Sum of each buffer kind in MiB (model, KV, compute, output, RS) across devices."""
+    sizes: dict[str, float] = {}
+    for match in _BUFFER.finditer(log):
+        kind = match["kind"].lower()
+        sizes[kind] = sizes.get(kind, 0.0) + float(match["mib"])
+    return sizes
+
+
+SmokeRequest.model_rebuild()

@@ -1,0 +1,92 @@
+"""Parent side of the smoke test: checks before loading, the child process, the result value.
+
+The GUI drives the same child through QProcess; this module's `SmokeSession` is the headless
+driver for the CLI and tests: it starts the child in its own process group, reads its JSON
+lines, and can cancel (kill the group) or time out. The parent never imports llama_cpp.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from modelvet.engine.smoke.protocol import SmokeRequest, decode
+
+CANCEL_GRACE_S = 1.0
+
+
+def child_command() -> list[str]:
+    return [sys.executable, "-m", "modelvet.engine.smoke.child"]
+
+
+class SmokeSession:
+    """One run of the child. `run()` blocks; `cancel()` may be called from another thread."""
+
+    def __init__(self, request: SmokeRequest, on_event: Callable[[dict[str, Any]], None],
+                 timeout_s: float = 600.0) -> None:
+        self.request = request
+        self.on_event = on_event
+        self.timeout_s = timeout_s
+        self.events: list[dict[str, Any]] = []
+        self.stderr_tail = ""
+        self.cancelled = False
+        self.timed_out = False
+        self.exit_code: int | None = None
+        self._process: subprocess.Popen[str] | None = None
+
+    def run(self) -> list[dict[str, Any]]:
+        self._process = subprocess.Popen(
+            child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
+            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert self._process.stdin and self._process.stdout and self._process.stderr
+        self._process.stdin.write(self.request.model_dump_json() + "\n")
+        self._process.stdin.close()
+        stderr_lines: list[str] = []
+        drain = threading.Thread(target=lambda: stderr_lines.extend(self._process.stderr),  # type: ignore[union-attr]
+                                 daemon=True)
+        drain.start()
+        watchdog = threading.Timer(self.timeout_s, self._on_timeout)
+        watchdog.start()
+        try:
+            for line in self._process.stdout:
+                event = decode(line)
+                if event is not None:
+                    self.events.append(event)
+                    self.on_event(event)
+        finally:
+            watchdog.cancel()
+            self.exit_code = self._process.wait()
+            drain.join(timeout=2)
+            self.stderr_tail = "".join(stderr_lines[-20:])
+        return self.events
+
+    def _on_timeout(self) -> None:
+        self.timed_out = True
+        self._kill()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self._kill()
+
+    def _kill(self) -> None:
+        """SIGTERM the child's process group, then SIGKILL if it is still there."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            deadline = time.monotonic() + CANCEL_GRACE_S
+            while process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
