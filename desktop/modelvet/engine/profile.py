@@ -82,7 +82,10 @@ def _describe(error: ValidationError) -> str:
     extra = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
     value = first.get("input")
     shown = f" {value!r}" if isinstance(value, str | int | float) else ""
-    return f"{where}:{shown} {first['msg']}{extra}"
+    message = first["msg"].removeprefix("Value error, ")
+    if value is not None and repr(value) in message:
+        shown = ""
+    return f"{where}:{shown} {message}{extra}"
 
 
 def parse_profile(document: dict, where: str = "profile") -> Profile:

@@ -89,7 +89,8 @@ def _field_path(loc: tuple[int | str, ...], document: object) -> str:
 
 def _problems_from(error: ValidationError, name: str, document: object) -> list[Problem]:
     return [
-        Problem(name, _field_path(tuple(e["loc"]), document), e["msg"]) for e in error.errors()
+        Problem(name, _field_path(tuple(e["loc"]), document), e["msg"].removeprefix("Value error, "))
+        for e in error.errors()
     ]
 
 

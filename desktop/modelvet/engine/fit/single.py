@@ -10,10 +10,17 @@ from modelvet.engine.fit.memory import RunSettings, memory_columns, total_bytes
 from modelvet.engine.fit.placement import Capacity, gpu_share, placement, speed_columns
 from modelvet.engine.hardware import HardwareSpec
 
+ARCHITECTURE_COLUMNS = (
+    "layers", "attention_heads", "kv_heads", "head_dim", "hidden_size", "vocab_size",
+    "sliding_window", "sliding_window_layers", "full_attention_layers", "kv_lora_rank",
+    "qk_rope_head_dim", "weights_bytes",
+)
+
 
 def predict_one(row: dict[str, Any], settings: RunSettings,
                 hardware: HardwareSpec | None = None) -> dict[str, Any]:
     """Memory columns, and with hardware also placement and speed, for one variant."""
+    row = {name: None for name in ARCHITECTURE_COLUMNS} | row
     frame = pl.DataFrame([row], schema_overrides={k: pl.Int64 for k in row}).with_columns(
         pl.lit(None, dtype=pl.Float64).alias("active_params_b"),
         pl.lit(None, dtype=pl.Float64).alias("total_params_b"),

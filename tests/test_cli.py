@@ -1,0 +1,94 @@
+"""The command-line contract of DESIGN.md: JSON shapes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
+
+
+def modelvet(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "modelvet", *args], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_recommend_json_contract() -> None:
+    done = modelvet("recommend", "--profile", str(EXAMPLE), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert {"catalog_version", "profile", "hardware", "recommended", "excluded"} <= set(result)
+    assert result["recommended"], "a 24 GB GPU must fit some allowed model"
+    for item in result["recommended"]:
+        assert {"model_id", "name", "developer", "developer_country", "license",
+                "total_params_b", "modalities", "quant", "file_size_bytes", "placement",
+                "predicted_memory_bytes", "predicted_tokens_per_s", "score",
+                "reasons"} <= set(item)
+        assert item["placement"] in ("gpu", "multi-gpu", "gpu+cpu", "cpu", "hosted")
+        assert item["developer_country"] not in ("CN", "RU", "IR", "KP")
+    for item in result["excluded"]:
+        assert item["reasons"] and all({"rule", "detail"} <= set(r) for r in item["reasons"])
+    listed = [m["model_id"] for m in result["recommended"] + result["excluded"]]
+    catalog = json.loads(modelvet("catalog", "list", "--json").stdout)
+    assert sorted(listed) == sorted(row["model_id"] for row in catalog)
+
+
+def test_defense_profile_blocks_prc_models_and_their_distills() -> None:
+    result = json.loads(modelvet("recommend", "--profile", str(EXAMPLE), "--json").stdout)
+    excluded = {m["model_id"]: m for m in result["excluded"]}
+    for model_id in ("deepseek-r1", "qwen3-8b", "deepseek-r1-distill-llama-70b"):
+        rules = {r["rule"] for r in excluded[model_id]["reasons"]}
+        assert "origin" in rules, (model_id, excluded[model_id]["reasons"])
+    distill = next(r["detail"] for r in excluded["deepseek-r1-distill-llama-70b"]["reasons"]
+                   if r["rule"] == "origin")
+    assert "DeepSeek" in distill
+    assert any(m["rule"] == "deployment" for m in excluded["claude-haiku-4-5"]["reasons"])
+
+
+def test_recommend_text_output_is_readable() -> None:
+    done = modelvet("recommend", "--profile", str(EXAMPLE))
+    assert done.returncode == 0
+    assert "Recommended" in done.stdout and "Excluded" in done.stdout
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (None, "profile file not found"),
+    ("[organisation\ncountry = ", "not valid TOML"),
+    ("[organisation]\ncountry = 'USA'\n", "organisation.country: not an ISO 3166 alpha-2 code (two capital letters): 'USA'"),
+    ("[capability]\ntasks = ['poetry']\n", "capability.tasks.0: 'poetry' Input should be"),
+    ("[security]\npolicy = 'nope'\n", "unknown policy preset 'nope'"),
+    ("[hardware]\npreset = 'cray-1'\n", "unknown hardware preset 'cray-1'"),
+    ("[organisation]\ncolour = 'red'\n", "organisation.colour"),
+])
+def test_bad_profile_is_one_line_exit_2(tmp_path: Path, content: str | None,
+                                        expected: str) -> None:
+    path = tmp_path / "profile.toml"
+    if content is not None:
+        path.write_text(content)
+    done = modelvet("recommend", "--profile", str(path))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert expected in done.stderr
+    assert str(path) in done.stderr or "preset" in done.stderr or "policy" in done.stderr
+
+
+def test_hardware_json() -> None:
+    done = modelvet("hardware", "--json", "--no-measure")
+    assert done.returncode == 0
+    spec = json.loads(done.stdout)
+    assert spec["ram_gb"] > 0 and spec["cpu_cores"] >= 1
+    assert isinstance(spec["gpus"], list) and isinstance(spec["warnings"], list)
+
+
+def test_unknown_command_is_exit_2() -> None:
+    done = modelvet("frobnicate")
+    assert done.returncode == 2 and "Traceback" not in done.stderr

@@ -1,0 +1,191 @@
+"""Against the real llama.cpp on the real SmolLM2 GGUF: memory accuracy, inspect, smoke test."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from modelvet.engine.catalog import load_catalog
+from modelvet.engine.errors import ModelVetError
+from modelvet.engine.fit.memory import RunSettings
+from modelvet.engine.gguf_file import read_gguf
+from modelvet.engine.hardware import detect
+from modelvet.engine.inspect import predict_memory
+from modelvet.engine.smoke import build_request, check_before_load, summarise
+from modelvet.engine.smoke.protocol import SmokeRequest
+from modelvet.engine.smoke.runner import SmokeSession
+from tests.conftest import FIXTURES, child_processes
+
+pytestmark = pytest.mark.llama
+MIB = 2**20
+
+
+def load_buffers(path: Path, context: int) -> dict[str, float]:
+    """Load the file in the smoke child with no generation; return llama.cpp's buffer sizes."""
+    request = SmokeRequest(model_path=str(path), context_tokens=context, generate_tokens=0)
+    events = SmokeSession(request, lambda e: None, timeout_s=120).run()
+    return next(e["mib"] for e in events if e["event"] == "buffers")
+
+
+@pytest.mark.parametrize("context", [512, 2048, 8192])
+def test_predicted_buffers_within_5_percent_of_llama_cpp(smol_gguf: Path, context: int) -> None:
+    measured = load_buffers(smol_gguf, context)
+    predicted = predict_memory(read_gguf(smol_gguf), RunSettings(context, flash_attention=False))
+    for key, kind in (("weights_bytes", "model"), ("kv_cache_bytes", "kv"),
+                      ("compute_bytes", "compute")):
+        ours = getattr(predicted, key) / MIB
+        assert ours == pytest.approx(measured[kind], rel=0.05), (key, ours, measured)
+
+
+def modelvet(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "modelvet", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_inspect_reports_file_facts_and_catalog_match(smol_gguf: Path) -> None:
+    done = modelvet("inspect", str(smol_gguf), "--context", "2048", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["architecture"] == "llama"
+    assert (report["layers"], report["kv_heads"], report["head_dim"]) == (30, 3, 64)
+    assert report["catalog_match"]["model_id"] == "smollm2-135m-instruct"
+    assert report["catalog_match"]["matched_by"] == "sha256"
+    memory = report["memory"]
+    assert memory["total_bytes"] == (memory["weights_bytes"] + memory["kv_cache_bytes"]
+                                     + memory["compute_bytes"] + memory["overhead_bytes"])
+    assert report["chat_template"]["present"] is True
+    assert not [f for f in report["chat_template"]["findings"] if f["severity"] == "danger"]
+
+
+@pytest.fixture
+def truncated_gguf(smol_gguf: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "truncated.gguf"
+    with smol_gguf.open("rb") as source:
+        path.write_bytes(source.read(smol_gguf.stat().st_size // 2))
+    return path
+
+
+@pytest.fixture
+def not_gguf(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.gguf"
+    path.write_text("these are not model weights\n" * 100)
+    return path
+
+
+@pytest.mark.parametrize("command", ["inspect", "smoke"])
+@pytest.mark.parametrize("bad", ["truncated_gguf", "not_gguf"])
+def test_bad_files_are_exit_2_with_no_traceback(command: str, bad: str,
+                                                request: pytest.FixtureRequest) -> None:
+    path = request.getfixturevalue(bad)
+    done = modelvet(command, str(path))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert str(path) in done.stderr
+    assert ("truncated" in done.stderr) or ("not a GGUF file" in done.stderr)
+
+
+def test_smoke_json_full_run(smol_gguf: Path) -> None:
+    done = modelvet("smoke", str(smol_gguf), "--context", "2048", "--language", "fr", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["passed"] is True
+    measured = result["measured"]
+    assert measured["load_seconds"] > 0
+    assert measured["generation_tokens_per_s"] > 0 and measured["prompt_tokens_per_s"] > 0
+    assert measured["peak_rss_bytes"] > 90 * MIB
+    quantities = {c["quantity"]: c for c in result["comparisons"]}
+    assert quantities["KV cache"]["ratio"] == pytest.approx(1.0, abs=0.05)
+    assert quantities["generation speed"]["predicted"] > 0
+    assert result["bandwidth_bound_tokens_per_s"] > 0
+    probe_ids = {p["id"] for p in result["probes"]}
+    assert {"arithmetic", "json", "code", "summary", "language-fr"} <= probe_ids
+    assert all(p["answer"] for p in result["probes"])
+    assert any(p["passed"] for p in result["probes"])
+
+
+def test_smoke_prompt_streams_an_answer(smol_gguf: Path) -> None:
+    done = modelvet("smoke", str(smol_gguf), "--context", "1024", "--prompt",
+                    "Name three colours.")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+
+
+def test_cancel_mid_run_kills_the_child(smol_gguf: Path) -> None:
+    settings = RunSettings(2048, flash_attention=False)
+    pre = check_before_load(smol_gguf, load_catalog(), settings, detect(measure_bandwidth=False))
+    request = build_request(pre, settings, ["general"], ["en"], generate_tokens=100_000)
+    seen: list[str] = []
+    session = SmokeSession(request, lambda e: seen.append(e["event"]), timeout_s=120)
+
+    def cancel_once_measuring() -> None:
+        deadline = time.monotonic() + 60
+        while "loaded" not in seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        session.cancel()
+
+    canceller = threading.Thread(target=cancel_once_measuring)
+    canceller.start()
+    started = time.monotonic()
+    events = session.run()
+    canceller.join()
+    assert time.monotonic() - started < 60
+    result = summarise(pre, settings, events, cancelled=session.cancelled)
+    assert result.cancelled and not result.passed and result.verdict == "cancelled"
+    assert child_processes() == []
+
+
+def test_hung_child_times_out(smol_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that never answers (here: one that only sleeps) is killed at the timeout."""
+    from modelvet.engine.smoke import runner
+
+    monkeypatch.setattr(runner, "child_command",
+                        lambda: [sys.executable, "-c", "import time; time.sleep(600)"])
+    session = SmokeSession(SmokeRequest(model_path=str(smol_gguf)), lambda e: None, timeout_s=2)
+    started = time.monotonic()
+    session.run()
+    assert session.timed_out and time.monotonic() - started < 10
+    assert child_processes() == []
+
+
+def test_hash_mismatch_is_a_loud_failure(smol_gguf: Path, tmp_path: Path) -> None:
+    catalog_dir = tmp_path / "catalog"
+    shutil.copytree(FIXTURES / "catalog", catalog_dir)
+    (catalog_dir / "models" / "smol.toml").write_text(f'''schema_version = 1
+family = "Smol"
+
+[[models]]
+id = "smol"
+name = "Smol"
+developer = "usdev"
+license = "open"
+repo = "usdev/smol"
+modalities = ["text"]
+sources = {{ card = "https://example.org/smol" }}
+
+[[models.artifacts]]
+format = "gguf"
+quant = "Q4_1"
+publisher = "US Dev Inc."
+official = true
+repo = "usdev/smol-gguf"
+files = ["{smol_gguf.name}"]
+sha256 = "{'0' * 64}"
+source = "https://example.org/smol-gguf"
+''')
+    with pytest.raises(ModelVetError, match="sha256 mismatch"):
+        check_before_load(smol_gguf, load_catalog(catalog_dir), RunSettings(1024),
+                          detect(measure_bandwidth=False))
+    done = subprocess.run([sys.executable, "-m", "modelvet", "smoke", str(smol_gguf)],
+                          capture_output=True, text=True, timeout=120,
+                          env={"MODELVET_CATALOG": str(catalog_dir), "PATH": "/usr/bin:/bin",
+                               "MODELVET_HOME": str(tmp_path / "home")})
+    assert done.returncode == 2
+    assert "sha256 mismatch" in done.stderr and "do not load it" in done.stderr
