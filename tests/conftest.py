@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # tests never need a display
+
 from modelvet.engine.catalog import Catalog, load_catalog
 from modelvet.engine.rank.recommend import PreparedCatalog, prepare
 
@@ -16,7 +18,9 @@ REPO = Path(__file__).parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _private_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test writes its settings, profiles and history into its own folder."""
     home = tmp_path_factory.mktemp("modelvet-home")
     monkeypatch.setenv("MODELVET_HOME", str(home))
@@ -50,5 +54,8 @@ def child_processes() -> list[int]:
     """PIDs of this test process's living children (zombies excluded)."""
     import psutil
 
-    return [c.pid for c in psutil.Process(os.getpid()).children(recursive=True)
-            if c.status() != psutil.STATUS_ZOMBIE]
+    return [
+        c.pid
+        for c in psutil.Process(os.getpid()).children(recursive=True)
+        if c.status() != psutil.STATUS_ZOMBIE
+    ]

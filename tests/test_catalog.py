@@ -20,60 +20,92 @@ def _catalog_with(tmp_path: Path, extra_model_toml: str) -> Path:
     root = tmp_path / "catalog"
     shutil.copytree(FIXTURES / "catalog", root)
     (root / "models" / "broken.toml").write_text(
-        'schema_version = 1\nfamily = "Broken"\n\n' + extra_model_toml)
+        'schema_version = 1\nfamily = "Broken"\n\n' + extra_model_toml
+    )
     return root
 
 
-MODEL_HEAD = '''[[models]]
+MODEL_HEAD = """[[models]]
 id = "broken-1b"
 name = "Broken 1B"
 developer = "usdev"
 license = "open"
 repo = "usdev/broken"
 modalities = ["text"]
-'''
+"""
 
 
-@pytest.mark.parametrize(("body", "field", "reason"), [
-    (MODEL_HEAD + 'sources = { card = "https://example.org/x" }\ncolour = "red"\n',
-     "models[broken-1b].colour", "Extra inputs are not permitted"),
-    (MODEL_HEAD, "models[broken-1b].sources", "Field required"),
-    (MODEL_HEAD + 'sources = { card = "not a url" }\n', "models[broken-1b].sources.card",
-     "not an http(s) URL"),
-    (MODEL_HEAD + 'sources = { card = "https://example.org/x" }\ntotal_params_b = -3\n',
-     "models[broken-1b].total_params_b", "greater than 0"),
-    (MODEL_HEAD + 'sources = { card = "https://example.org/x" }\n'
-     'architecture = { layers = 32 }\n', "models[broken-1b].architecture.source", "Field required"),
-    (MODEL_HEAD + 'sources = { card = "https://example.org/x" }\n'
-     'benchmarks = [{ name = "MMLU Pro", score = 50, source = "https://example.org/b" }]\n',
-     "models[broken-1b].benchmarks[0].name", "unknown benchmark 'MMLU Pro'"),
-    (MODEL_HEAD.replace('developer = "usdev"', 'developer = "nobody"')
-     + 'sources = { card = "https://example.org/x" }\n', "models[broken-1b].developer",
-     "unknown developer 'nobody'"),
-    (MODEL_HEAD + 'sources = { card = "https://example.org/x" }\nbase_model = "dense-8b"\n',
-     "models[broken-1b]", "base_model needs lineage"),
-])
-def test_bad_entry_is_rejected_with_file_field_reason(tmp_path: Path, body: str, field: str,
-                                                      reason: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field", "reason"),
+    [
+        (
+            MODEL_HEAD + 'sources = { card = "https://example.org/x" }\ncolour = "red"\n',
+            "models[broken-1b].colour",
+            "Extra inputs are not permitted",
+        ),
+        (MODEL_HEAD, "models[broken-1b].sources", "Field required"),
+        (
+            MODEL_HEAD + 'sources = { card = "not a url" }\n',
+            "models[broken-1b].sources.card",
+            "not an http(s) URL",
+        ),
+        (
+            MODEL_HEAD + 'sources = { card = "https://example.org/x" }\ntotal_params_b = -3\n',
+            "models[broken-1b].total_params_b",
+            "greater than 0",
+        ),
+        (
+            MODEL_HEAD + 'sources = { card = "https://example.org/x" }\n'
+            "architecture = { layers = 32 }\n",
+            "models[broken-1b].architecture.source",
+            "Field required",
+        ),
+        (
+            MODEL_HEAD + 'sources = { card = "https://example.org/x" }\n'
+            'benchmarks = [{ name = "MMLU Pro", score = 50, source = "https://example.org/b" }]\n',
+            "models[broken-1b].benchmarks[0].name",
+            "unknown benchmark 'MMLU Pro'",
+        ),
+        (
+            MODEL_HEAD.replace('developer = "usdev"', 'developer = "nobody"')
+            + 'sources = { card = "https://example.org/x" }\n',
+            "models[broken-1b].developer",
+            "unknown developer 'nobody'",
+        ),
+        (
+            MODEL_HEAD + 'sources = { card = "https://example.org/x" }\nbase_model = "dense-8b"\n',
+            "models[broken-1b]",
+            "base_model needs lineage",
+        ),
+    ],
+)
+def test_bad_entry_is_rejected_with_file_field_reason(
+    tmp_path: Path, body: str, field: str, reason: str
+) -> None:
     catalog = load_catalog(_catalog_with(tmp_path, body))
     messages = [str(p) for p in catalog.problems]
-    assert any(m.startswith(f"catalog/models/broken.toml: {field}") and reason in m
-               for m in messages), messages
+    assert any(
+        m.startswith(f"catalog/models/broken.toml: {field}") and reason in m for m in messages
+    ), messages
     assert "broken-1b" not in catalog.models
     assert "dense-8b" in catalog.models, "one bad entry must not hide the rest of the catalog"
 
 
 def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
     catalog = load_catalog(_catalog_with(tmp_path, "[[models]\nid = "))
-    assert any(str(p).startswith("catalog/models/broken.toml: not valid TOML")
-               for p in catalog.problems)
+    assert any(
+        str(p).startswith("catalog/models/broken.toml: not valid TOML") for p in catalog.problems
+    )
 
 
 def test_validate_command_exits_2_and_prints_each_problem(tmp_path: Path) -> None:
     root = _catalog_with(tmp_path, MODEL_HEAD + 'sources = { card = "ftp://x" }\n')
-    done = subprocess.run([sys.executable, "-m", "modelvet", "catalog", "validate"],
-                          capture_output=True, text=True, env={"MODELVET_CATALOG": str(root),
-                                                                "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-m", "modelvet", "catalog", "validate"],
+        capture_output=True,
+        text=True,
+        env={"MODELVET_CATALOG": str(root), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 2
     assert "catalog/models/broken.toml: models[broken-1b].sources.card: " in done.stderr
     assert "Traceback" not in done.stderr
@@ -98,14 +130,45 @@ def test_bundled_catalog_breadth(bundled) -> None:
     assert len(facts["countries"]) >= 7
 
 
-@pytest.mark.parametrize("needle", [
-    "qwen3.5-35b", "qwen3.5-122b", "qwen3-coder", "deepseek-r1", "deepseek-r1-distill-llama-70b",
-    "deepseek-v3", "glm-4", "minimax-m", "kimi-k2", "mistral-large-3", "mistral-small-3",
-    "devstral", "ministral", "gemma-2", "gemma-3", "llama-3.1", "llama-3.2", "llama-3.3",
-    "llama-4", "gpt-oss-20b", "gpt-oss-120b", "phi-3.5", "phi-4", "granite", "olmo",
-    "nemotron", "command-r", "command-a", "exaone", "falcon", "smollm", "claude", "gpt-5",
-    "gemini",
-])
+@pytest.mark.parametrize(
+    "needle",
+    [
+        "qwen3.5-35b",
+        "qwen3.5-122b",
+        "qwen3-coder",
+        "deepseek-r1",
+        "deepseek-r1-distill-llama-70b",
+        "deepseek-v3",
+        "glm-4",
+        "minimax-m",
+        "kimi-k2",
+        "mistral-large-3",
+        "mistral-small-3",
+        "devstral",
+        "ministral",
+        "gemma-2",
+        "gemma-3",
+        "llama-3.1",
+        "llama-3.2",
+        "llama-3.3",
+        "llama-4",
+        "gpt-oss-20b",
+        "gpt-oss-120b",
+        "phi-3.5",
+        "phi-4",
+        "granite",
+        "olmo",
+        "nemotron",
+        "command-r",
+        "command-a",
+        "exaone",
+        "falcon",
+        "smollm",
+        "claude",
+        "gpt-5",
+        "gemini",
+    ],
+)
 def test_models_users_ask_about_are_present(bundled, needle: str) -> None:
     assert any(needle in model_id for model_id in bundled.models), needle
 
@@ -147,16 +210,33 @@ def test_list_filters(bundled) -> None:
     assert rows and all(r["developer_country"] == "CN" for r in rows)
     small = list_models(bundled, max_params_b=2)
     assert small and all(r["total_params_b"] <= 2 for r in small)
-    assert {"model_id", "name", "developer", "developer_country", "license", "repo",
-            "total_params_b", "active_params_b", "context_length", "layers", "kv_heads",
-            "head_dim", "modalities", "sources"} <= set(rows[0])
+    assert {
+        "model_id",
+        "name",
+        "developer",
+        "developer_country",
+        "license",
+        "repo",
+        "total_params_b",
+        "active_params_b",
+        "context_length",
+        "layers",
+        "kv_heads",
+        "head_dim",
+        "modalities",
+        "sources",
+    } <= set(rows[0])
 
 
 def test_catalog_list_json_command() -> None:
     import json
 
-    done = subprocess.run([sys.executable, "-m", "modelvet", "catalog", "list", "--json"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "modelvet", "catalog", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rows = json.loads(done.stdout)
     assert len(rows) >= 60
     hosted = [r for r in rows if r["hosted_only"]]

@@ -17,8 +17,13 @@ EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
 def modelvet(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
     import os
 
-    return subprocess.run([sys.executable, "-m", "modelvet", *args], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "modelvet", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_recommend_json_contract() -> None:
@@ -28,10 +33,22 @@ def test_recommend_json_contract() -> None:
     assert {"catalog_version", "profile", "hardware", "recommended", "excluded"} <= set(result)
     assert result["recommended"], "a 24 GB GPU must fit some allowed model"
     for item in result["recommended"]:
-        assert {"model_id", "name", "developer", "developer_country", "license",
-                "total_params_b", "modalities", "quant", "file_size_bytes", "placement",
-                "predicted_memory_bytes", "predicted_tokens_per_s", "score",
-                "reasons"} <= set(item)
+        assert {
+            "model_id",
+            "name",
+            "developer",
+            "developer_country",
+            "license",
+            "total_params_b",
+            "modalities",
+            "quant",
+            "file_size_bytes",
+            "placement",
+            "predicted_memory_bytes",
+            "predicted_tokens_per_s",
+            "score",
+            "reasons",
+        } <= set(item)
         assert item["placement"] in ("gpu", "multi-gpu", "gpu+cpu", "cpu", "hosted")
         assert item["developer_country"] not in ("CN", "RU", "IR", "KP")
     for item in result["excluded"]:
@@ -47,8 +64,11 @@ def test_defense_profile_blocks_prc_models_and_their_distills() -> None:
     for model_id in ("deepseek-r1", "qwen3-8b", "deepseek-r1-distill-llama-70b"):
         rules = {r["rule"] for r in excluded[model_id]["reasons"]}
         assert "origin" in rules, (model_id, excluded[model_id]["reasons"])
-    distill = next(r["detail"] for r in excluded["deepseek-r1-distill-llama-70b"]["reasons"]
-                   if r["rule"] == "origin")
+    distill = next(
+        r["detail"]
+        for r in excluded["deepseek-r1-distill-llama-70b"]["reasons"]
+        if r["rule"] == "origin"
+    )
     assert "DeepSeek" in distill
     assert any(m["rule"] == "deployment" for m in excluded["claude-haiku-4-5"]["reasons"])
 
@@ -59,17 +79,22 @@ def test_recommend_text_output_is_readable() -> None:
     assert "Recommended" in done.stdout and "Excluded" in done.stdout
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    (None, "profile file not found"),
-    ("[organisation\ncountry = ", "not valid TOML"),
-    ("[organisation]\ncountry = 'USA'\n", "organisation.country: not an ISO 3166 alpha-2 code (two capital letters): 'USA'"),
-    ("[capability]\ntasks = ['poetry']\n", "capability.tasks.0: 'poetry' Input should be"),
-    ("[security]\npolicy = 'nope'\n", "unknown policy preset 'nope'"),
-    ("[hardware]\npreset = 'cray-1'\n", "unknown hardware preset 'cray-1'"),
-    ("[organisation]\ncolour = 'red'\n", "organisation.colour"),
-])
-def test_bad_profile_is_one_line_exit_2(tmp_path: Path, content: str | None,
-                                        expected: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "profile file not found"),
+        ("[organisation\ncountry = ", "not valid TOML"),
+        (
+            "[organisation]\ncountry = 'USA'\n",
+            "organisation.country: not an ISO 3166 alpha-2 code (two capital letters): 'USA'",
+        ),
+        ("[capability]\ntasks = ['poetry']\n", "capability.tasks.0: 'poetry' Input should be"),
+        ("[security]\npolicy = 'nope'\n", "unknown policy preset 'nope'"),
+        ("[hardware]\npreset = 'cray-1'\n", "unknown hardware preset 'cray-1'"),
+        ("[organisation]\ncolour = 'red'\n", "organisation.colour"),
+    ],
+)
+def test_bad_profile_is_one_line_exit_2(tmp_path: Path, content: str | None, expected: str) -> None:
     path = tmp_path / "profile.toml"
     if content is not None:
         path.write_text(content)

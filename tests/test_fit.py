@@ -9,28 +9,61 @@ from modelvet.engine.fit.single import predict_one
 from modelvet.engine.hardware import GB, Gpu, HardwareSpec
 
 MIB = 2**20
-DENSE_8B = dict(layers=32, attention_heads=32, kv_heads=8, head_dim=128, hidden_size=4096,
-                vocab_size=128256, weights_bytes=4_920_000_000)
+DENSE_8B = dict(
+    layers=32,
+    attention_heads=32,
+    kv_heads=8,
+    head_dim=128,
+    hidden_size=4096,
+    vocab_size=128256,
+    weights_bytes=4_920_000_000,
+)
 # Gemma-3-27B-like: 62 layers, 52 of them with a 1024-token window.
-SWA_27B = dict(layers=62, attention_heads=32, kv_heads=16, head_dim=128, hidden_size=5376,
-               vocab_size=262208, sliding_window=1024, sliding_window_layers=52,
-               weights_bytes=16_500_000_000)
+SWA_27B = dict(
+    layers=62,
+    attention_heads=32,
+    kv_heads=16,
+    head_dim=128,
+    hidden_size=5376,
+    vocab_size=262208,
+    sliding_window=1024,
+    sliding_window_layers=52,
+    weights_bytes=16_500_000_000,
+)
 # DeepSeek-V3-like multi-head latent attention: one 512 + 64 latent row per layer and token.
-MLA = dict(layers=61, attention_heads=128, hidden_size=7168, vocab_size=129280,
-           kv_lora_rank=512, qk_rope_head_dim=64, weights_bytes=400_000_000_000)
+MLA = dict(
+    layers=61,
+    attention_heads=128,
+    hidden_size=7168,
+    vocab_size=129280,
+    kv_lora_rank=512,
+    qk_rope_head_dim=64,
+    weights_bytes=400_000_000_000,
+)
 # A hybrid with 4 of 40 layers keeping a KV cache (Granite-4.0-H-like).
-HYBRID = dict(layers=40, attention_heads=32, kv_heads=8, head_dim=128, hidden_size=4096,
-              vocab_size=100352, full_attention_layers=4, weights_bytes=19_000_000_000)
+HYBRID = dict(
+    layers=40,
+    attention_heads=32,
+    kv_heads=8,
+    head_dim=128,
+    hidden_size=4096,
+    vocab_size=100352,
+    full_attention_layers=4,
+    weights_bytes=19_000_000_000,
+)
 
 
-@pytest.mark.parametrize(("arch", "context", "expected_kv_bytes"), [
-    (DENSE_8B, 8192, 2 * 32 * 8 * 128 * 8192 * 2),
-    (DENSE_8B, 1000, 2 * 32 * 8 * 128 * 1024 * 2),  # cells padded to 256
-    (SWA_27B, 32768, 2 * 16 * 128 * 2 * (10 * 32768 + 52 * 1536)),  # window + micro-batch
-    (SWA_27B, 512, 2 * 16 * 128 * 2 * (10 * 512 + 52 * 512)),  # window capped at context
-    (MLA, 32768, (512 + 64) * 61 * 32768 * 2),  # no V rows
-    (HYBRID, 131072, 2 * 8 * 128 * 4 * 131072 * 2),
-])
+@pytest.mark.parametrize(
+    ("arch", "context", "expected_kv_bytes"),
+    [
+        (DENSE_8B, 8192, 2 * 32 * 8 * 128 * 8192 * 2),
+        (DENSE_8B, 1000, 2 * 32 * 8 * 128 * 1024 * 2),  # cells padded to 256
+        (SWA_27B, 32768, 2 * 16 * 128 * 2 * (10 * 32768 + 52 * 1536)),  # window + micro-batch
+        (SWA_27B, 512, 2 * 16 * 128 * 2 * (10 * 512 + 52 * 512)),  # window capped at context
+        (MLA, 32768, (512 + 64) * 61 * 32768 * 2),  # no V rows
+        (HYBRID, 131072, 2 * 8 * 128 * 4 * 131072 * 2),
+    ],
+)
 def test_kv_cache_bytes(arch: dict, context: int, expected_kv_bytes: int) -> None:
     assert predict_one(arch, RunSettings(context))["kv_cache_bytes"] == expected_kv_bytes
 
@@ -58,21 +91,29 @@ def test_unknown_architecture_gives_no_prediction() -> None:
 
 def _hw(gpus: list[float], ram_gb: float = 64, unified: bool = False) -> HardwareSpec:
     return HardwareSpec(
-        name="test", origin="profile", ram_gb=ram_gb, ram_bandwidth_gbs=80,
-        unified_memory=unified, gpu_memory_fraction=0.75 if unified else None,
-        gpus=[Gpu(name=f"g{i}", memory_gb=m, bandwidth_gbs=1000) for i, m in enumerate(gpus)])
+        name="test",
+        origin="profile",
+        ram_gb=ram_gb,
+        ram_bandwidth_gbs=80,
+        unified_memory=unified,
+        gpu_memory_fraction=0.75 if unified else None,
+        gpus=[Gpu(name=f"g{i}", memory_gb=m, bandwidth_gbs=1000) for i, m in enumerate(gpus)],
+    )
 
 
-@pytest.mark.parametrize(("weights_gb", "hardware", "placement"), [
-    (5, _hw([24]), "gpu"),
-    (30, _hw([24, 24]), "multi-gpu"),
-    (30, _hw([24]), "gpu+cpu"),
-    (30, _hw([]), "cpu"),
-    (200, _hw([24]), None),
-    (40, _hw([], ram_gb=64, unified=True), "gpu"),
-    (52, _hw([], ram_gb=64, unified=True), "cpu"),  # over the GPU's 48 GB share
-    (58, _hw([], ram_gb=64, unified=True), None),  # and over 90 % of RAM
-])
+@pytest.mark.parametrize(
+    ("weights_gb", "hardware", "placement"),
+    [
+        (5, _hw([24]), "gpu"),
+        (30, _hw([24, 24]), "multi-gpu"),
+        (30, _hw([24]), "gpu+cpu"),
+        (30, _hw([]), "cpu"),
+        (200, _hw([24]), None),
+        (40, _hw([], ram_gb=64, unified=True), "gpu"),
+        (52, _hw([], ram_gb=64, unified=True), "cpu"),  # over the GPU's 48 GB share
+        (58, _hw([], ram_gb=64, unified=True), None),  # and over 90 % of RAM
+    ],
+)
 def test_placement(weights_gb: float, hardware: HardwareSpec, placement: str | None) -> None:
     row = dict(DENSE_8B, weights_bytes=int(weights_gb * GB))
     assert predict_one(row, RunSettings(4096), hardware)["placement"] == placement

@@ -38,15 +38,19 @@ def load_buffers(path: Path, context: int) -> dict[str, float]:
 def test_predicted_buffers_within_5_percent_of_llama_cpp(smol_gguf: Path, context: int) -> None:
     measured = load_buffers(smol_gguf, context)
     predicted = predict_memory(read_gguf(smol_gguf), RunSettings(context, flash_attention=False))
-    for key, kind in (("weights_bytes", "model"), ("kv_cache_bytes", "kv"),
-                      ("compute_bytes", "compute")):
+    for key, kind in (
+        ("weights_bytes", "model"),
+        ("kv_cache_bytes", "kv"),
+        ("compute_bytes", "compute"),
+    ):
         ours = getattr(predicted, key) / MIB
         assert ours == pytest.approx(measured[kind], rel=0.05), (key, ours, measured)
 
 
 def modelvet(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "modelvet", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "modelvet", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_inspect_reports_file_facts_and_catalog_match(smol_gguf: Path) -> None:
@@ -58,8 +62,12 @@ def test_inspect_reports_file_facts_and_catalog_match(smol_gguf: Path) -> None:
     assert report["catalog_match"]["model_id"] == "smollm2-135m-instruct"
     assert report["catalog_match"]["matched_by"] == "sha256"
     memory = report["memory"]
-    assert memory["total_bytes"] == (memory["weights_bytes"] + memory["kv_cache_bytes"]
-                                     + memory["compute_bytes"] + memory["overhead_bytes"])
+    assert memory["total_bytes"] == (
+        memory["weights_bytes"]
+        + memory["kv_cache_bytes"]
+        + memory["compute_bytes"]
+        + memory["overhead_bytes"]
+    )
     assert report["chat_template"]["present"] is True
     assert not [f for f in report["chat_template"]["findings"] if f["severity"] == "danger"]
 
@@ -81,8 +89,9 @@ def not_gguf(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("command", ["inspect", "smoke"])
 @pytest.mark.parametrize("bad", ["truncated_gguf", "not_gguf"])
-def test_bad_files_are_exit_2_with_no_traceback(command: str, bad: str,
-                                                request: pytest.FixtureRequest) -> None:
+def test_bad_files_are_exit_2_with_no_traceback(
+    command: str, bad: str, request: pytest.FixtureRequest
+) -> None:
     path = request.getfixturevalue(bad)
     done = modelvet(command, str(path))
     assert done.returncode == 2, done.stderr
@@ -111,8 +120,7 @@ def test_smoke_json_full_run(smol_gguf: Path) -> None:
 
 
 def test_smoke_prompt_streams_an_answer(smol_gguf: Path) -> None:
-    done = modelvet("smoke", str(smol_gguf), "--context", "1024", "--prompt",
-                    "Name three colours.")
+    done = modelvet("smoke", str(smol_gguf), "--context", "1024", "--prompt", "Name three colours.")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
 
@@ -120,7 +128,7 @@ def test_smoke_prompt_streams_an_answer(smol_gguf: Path) -> None:
 def test_cancel_mid_run_kills_the_child(smol_gguf: Path) -> None:
     settings = RunSettings(2048, flash_attention=False)
     pre = check_before_load(smol_gguf, load_catalog(), settings, detect(measure_bandwidth=False))
-    request = build_request(pre, settings, ["general"], ["en"], generate_tokens=100_000)
+    request = build_request(pre, ["general"], ["en"], generate_tokens=100_000)
     seen: list[str] = []
     session = SmokeSession(request, lambda e: seen.append(e["event"]), timeout_s=120)
 
@@ -137,7 +145,7 @@ def test_cancel_mid_run_kills_the_child(smol_gguf: Path) -> None:
     events = session.run()
     canceller.join()
     assert time.monotonic() - started < 60
-    result = summarise(pre, settings, events, cancelled=session.cancelled)
+    result = summarise(pre, events, cancelled=session.cancelled)
     assert result.cancelled and not result.passed and result.verdict == "cancelled"
     assert child_processes() == []
 
@@ -146,8 +154,9 @@ def test_hung_child_times_out(smol_gguf: Path, monkeypatch: pytest.MonkeyPatch) 
     """A child that never answers (here: one that only sleeps) is killed at the timeout."""
     from modelvet.engine.smoke import runner
 
-    monkeypatch.setattr(runner, "child_command",
-                        lambda: [sys.executable, "-c", "import time; time.sleep(600)"])
+    monkeypatch.setattr(
+        runner, "child_command", lambda: [sys.executable, "-c", "import time; time.sleep(600)"]
+    )
     session = SmokeSession(SmokeRequest(model_path=str(smol_gguf)), lambda e: None, timeout_s=2)
     started = time.monotonic()
     session.run()
@@ -177,15 +186,23 @@ publisher = "US Dev Inc."
 official = true
 repo = "usdev/smol-gguf"
 files = ["{smol_gguf.name}"]
-sha256 = "{'0' * 64}"
+sha256 = "{"0" * 64}"
 source = "https://example.org/smol-gguf"
 ''')
     with pytest.raises(ModelVetError, match="sha256 mismatch"):
-        check_before_load(smol_gguf, load_catalog(catalog_dir), RunSettings(1024),
-                          detect(measure_bandwidth=False))
-    done = subprocess.run([sys.executable, "-m", "modelvet", "smoke", str(smol_gguf)],
-                          capture_output=True, text=True, timeout=120,
-                          env={"MODELVET_CATALOG": str(catalog_dir), "PATH": "/usr/bin:/bin",
-                               "MODELVET_HOME": str(tmp_path / "home")})
+        check_before_load(
+            smol_gguf, load_catalog(catalog_dir), RunSettings(1024), detect(measure_bandwidth=False)
+        )
+    done = subprocess.run(
+        [sys.executable, "-m", "modelvet", "smoke", str(smol_gguf)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "MODELVET_CATALOG": str(catalog_dir),
+            "PATH": "/usr/bin:/bin",
+            "MODELVET_HOME": str(tmp_path / "home"),
+        },
+    )
     assert done.returncode == 2
     assert "sha256 mismatch" in done.stderr and "do not load it" in done.stderr

@@ -14,16 +14,22 @@ from modelvet.engine.rank.result import Recommendation
 OPEN = {"policy": "open"}
 
 
-def run(prepared: PreparedCatalog, security: dict[str, Any] | None = None,
-        organisation: dict[str, Any] | None = None, hardware: str = "gpu24",
-        capability: dict[str, Any] | None = None) -> Recommendation:
-    profile = parse_profile({
-        "organisation": organisation or {"country": "US", "sector": "commercial",
-                                         "expected_monthly_users": 100},
-        "security": security or OPEN,
-        "hardware": {"preset": hardware},
-        "capability": capability or {"tasks": ["general"], "context_tokens": 8192},
-    })
+def run(
+    prepared: PreparedCatalog,
+    security: dict[str, Any] | None = None,
+    organisation: dict[str, Any] | None = None,
+    hardware: str = "gpu24",
+    capability: dict[str, Any] | None = None,
+) -> Recommendation:
+    profile = parse_profile(
+        {
+            "organisation": organisation
+            or {"country": "US", "sector": "commercial", "expected_monthly_users": 100},
+            "security": security or OPEN,
+            "hardware": {"preset": hardware},
+            "capability": capability or {"tasks": ["general"], "context_tokens": 8192},
+        }
+    )
     return recommend(profile, prepared=prepared)
 
 
@@ -40,41 +46,72 @@ def test_every_model_appears_exactly_once(prepared_test_catalog) -> None:
     assert sorted(ids) == sorted(prepared_test_catalog.catalog.models)
 
 
-@pytest.mark.parametrize(("security", "organisation", "model_id", "rule", "words"), [
-    ({"blocked_origins": ["CN"]}, None, "moe-235b", "origin", "developer CN Dev Ltd. (CN)"),
-    # Lineage: a US-made distill of a blocked model is blocked, and the reason says why.
-    ({"blocked_origins": ["CN"]}, None, "distill-8b", "origin", "via base model MoE 235B-A22B"),
-    # The parent company counts: FR developer, US parent.
-    ({"allowed_origins": ["FR"]}, None, "community-70b", "allowed-origin", "US Parent Corp."),
-    ({"deployment": "air-gapped"}, None, "hosted-frontier", "deployment", "air-gapped"),
-    ({"require_commercial_use": True}, None, "research-3b", "commercial-use", "Research Licence"),
-    ({}, {"country": "US", "sector": "commercial", "expected_monthly_users": 5000},
-     "community-70b", "user-cap", "above 1000 monthly users; you expect 5000"),
-    ({"forbid_field_of_use_restrictions": True},
-     {"country": "US", "sector": "defense", "expected_monthly_users": 1},
-     "community-70b", "field-of-use", "military"),
-    ({}, {"country": "DE", "sector": "commercial", "expected_monthly_users": 1},
-     "community-70b", "licence-region", "excluded: EU"),
-    ({"require_osi_license": True}, None, "swa-27b", "osi-licence", "not an OSI-approved"),
-    ({"min_openness": "open-model"}, None, "swa-27b", "openness", "unknown"),
-    ({"require_published_hashes": True}, None, "swa-27b", "published-hash", "no sha256"),
-])
-def test_each_rule_excludes_with_a_readable_reason(prepared_test_catalog, security, organisation,
-                                                   model_id, rule, words) -> None:
+@pytest.mark.parametrize(
+    ("security", "organisation", "model_id", "rule", "words"),
+    [
+        ({"blocked_origins": ["CN"]}, None, "moe-235b", "origin", "developer CN Dev Ltd. (CN)"),
+        # Lineage: a US-made distill of a blocked model is blocked, and the reason says why.
+        ({"blocked_origins": ["CN"]}, None, "distill-8b", "origin", "via base model MoE 235B-A22B"),
+        # The parent company counts: FR developer, US parent.
+        ({"allowed_origins": ["FR"]}, None, "community-70b", "allowed-origin", "US Parent Corp."),
+        ({"deployment": "air-gapped"}, None, "hosted-frontier", "deployment", "air-gapped"),
+        (
+            {"require_commercial_use": True},
+            None,
+            "research-3b",
+            "commercial-use",
+            "Research Licence",
+        ),
+        (
+            {},
+            {"country": "US", "sector": "commercial", "expected_monthly_users": 5000},
+            "community-70b",
+            "user-cap",
+            "above 1000 monthly users; you expect 5000",
+        ),
+        (
+            {"forbid_field_of_use_restrictions": True},
+            {"country": "US", "sector": "defense", "expected_monthly_users": 1},
+            "community-70b",
+            "field-of-use",
+            "military",
+        ),
+        (
+            {},
+            {"country": "DE", "sector": "commercial", "expected_monthly_users": 1},
+            "community-70b",
+            "licence-region",
+            "excluded: EU",
+        ),
+        ({"require_osi_license": True}, None, "swa-27b", "osi-licence", "not an OSI-approved"),
+        ({"min_openness": "open-model"}, None, "swa-27b", "openness", "unknown"),
+        ({"require_published_hashes": True}, None, "swa-27b", "published-hash", "no sha256"),
+    ],
+)
+def test_each_rule_excludes_with_a_readable_reason(
+    prepared_test_catalog, security, organisation, model_id, rule, words
+) -> None:
     result = run(prepared_test_catalog, {"policy": "open", **security}, organisation)
     reasons = failures(result, model_id)
     assert rule in reasons, (model_id, reasons)
     assert words in reasons[rule]
 
 
-@pytest.mark.parametrize(("organisation", "admitted"), [
-    ({"country": "US", "sector": "defense", "expected_monthly_users": 1}, True),
-    ({"country": "FR", "sector": "defense", "expected_monthly_users": 1}, False),
-])
-def test_government_carveout_applies_only_where_it_reaches(prepared_test_catalog, organisation,
-                                                           admitted) -> None:
-    result = run(prepared_test_catalog, {"policy": "open",
-                                         "forbid_field_of_use_restrictions": True}, organisation)
+@pytest.mark.parametrize(
+    ("organisation", "admitted"),
+    [
+        ({"country": "US", "sector": "defense", "expected_monthly_users": 1}, True),
+        ({"country": "FR", "sector": "defense", "expected_monthly_users": 1}, False),
+    ],
+)
+def test_government_carveout_applies_only_where_it_reaches(
+    prepared_test_catalog, organisation, admitted
+) -> None:
+    result = run(
+        prepared_test_catalog,
+        {"policy": "open", "forbid_field_of_use_restrictions": True},
+        organisation,
+    )
     recommended = {m.model_id: m for m in result.recommended}
     assert ("swa-27b" in recommended) is admitted
     if admitted:
@@ -82,24 +119,37 @@ def test_government_carveout_applies_only_where_it_reaches(prepared_test_catalog
 
 
 def test_same_models_pass_when_the_rule_is_off(prepared_test_catalog) -> None:
-    result = run(prepared_test_catalog, OPEN,
-                 {"country": "US", "sector": "commercial", "expected_monthly_users": 10})
+    result = run(
+        prepared_test_catalog,
+        OPEN,
+        {"country": "US", "sector": "commercial", "expected_monthly_users": 10},
+    )
     assert {"dense-8b", "distill-8b", "hosted-frontier", "research-3b"} <= {
-        m.model_id for m in result.recommended}
+        m.model_id for m in result.recommended
+    }
 
 
 def test_strict_preset_applies_all_its_rules(prepared_test_catalog) -> None:
-    result = run(prepared_test_catalog, {"policy": "strict"},
-                 {"country": "US", "sector": "defense", "expected_monthly_users": 5000})
+    result = run(
+        prepared_test_catalog,
+        {"policy": "strict"},
+        {"country": "US", "sector": "defense", "expected_monthly_users": 5000},
+    )
     assert [m.model_id for m in result.recommended] == ["dense-8b"]
     assert "deployment" in failures(result, "hosted-frontier")
     assert "origin" in failures(result, "research-3b")
 
 
 def test_profile_overrides_preset(prepared_test_catalog) -> None:
-    result = run(prepared_test_catalog, {"policy": "strict", "blocked_origins": [],
-                                         "require_published_hashes": False,
-                                         "forbid_field_of_use_restrictions": False})
+    result = run(
+        prepared_test_catalog,
+        {
+            "policy": "strict",
+            "blocked_origins": [],
+            "require_published_hashes": False,
+            "forbid_field_of_use_restrictions": False,
+        },
+    )
     assert "distill-8b" in {m.model_id for m in result.recommended}
 
 
@@ -115,21 +165,26 @@ def test_fit_exclusion_states_the_numbers(prepared_test_catalog) -> None:
 
 
 def test_context_longer_than_the_model_supports(prepared_test_catalog) -> None:
-    result = run(prepared_test_catalog, OPEN,
-                 capability={"tasks": ["general"], "context_tokens": 65536})
+    result = run(
+        prepared_test_catalog, OPEN, capability={"tasks": ["general"], "context_tokens": 65536}
+    )
     assert "supports 32768 tokens" in failures(result, "distill-8b")["context"]
 
 
 def test_vision_task_needs_image_input(prepared_test_catalog) -> None:
-    result = run(prepared_test_catalog, OPEN, capability={"tasks": ["vision"],
-                                                          "context_tokens": 4096})
+    result = run(
+        prepared_test_catalog, OPEN, capability={"tasks": ["vision"], "context_tokens": 4096}
+    )
     assert "modality" in failures(result, "dense-8b")
     assert "swa-27b" in {m.model_id for m in result.recommended}
 
 
 def test_ranking_prefers_capability_and_explains(prepared_test_catalog) -> None:
-    result = run(prepared_test_catalog, {"policy": "open", "deployment": "air-gapped"},
-                 capability={"tasks": ["general"], "context_tokens": 8192})
+    result = run(
+        prepared_test_catalog,
+        {"policy": "open", "deployment": "air-gapped"},
+        capability={"tasks": ["general"], "context_tokens": 8192},
+    )
     order = [m.model_id for m in result.recommended]
     # swa-27b reports the higher MMLU-Pro of the two that fit on the GPU.
     assert order.index("swa-27b") < order.index("dense-8b")
@@ -141,8 +196,11 @@ def test_ranking_prefers_capability_and_explains(prepared_test_catalog) -> None:
 
 
 def test_missing_benchmarks_are_named_not_hidden(prepared_test_catalog) -> None:
-    result = run(prepared_test_catalog, OPEN, capability={"tasks": ["coding", "tool-use"],
-                                                          "context_tokens": 4096})
+    result = run(
+        prepared_test_catalog,
+        OPEN,
+        capability={"tasks": ["coding", "tool-use"], "context_tokens": 4096},
+    )
     dense = next(m for m in result.recommended if m.model_id == "dense-8b")
     assert dense.missing_tasks == ["tool-use"]
     assert any("no sourced benchmark for tool-use" in r for r in dense.reasons)
@@ -150,15 +208,22 @@ def test_missing_benchmarks_are_named_not_hidden(prepared_test_catalog) -> None:
 
 def test_best_quantisation_that_fits_is_chosen(prepared_test_catalog) -> None:
     roomy = run(prepared_test_catalog, OPEN)
-    tight = run(prepared_test_catalog, OPEN, hardware="cpu16",
-                capability={"tasks": ["general"], "context_tokens": 65536})
+    tight = run(
+        prepared_test_catalog,
+        OPEN,
+        hardware="cpu16",
+        capability={"tasks": ["general"], "context_tokens": 65536},
+    )
     assert next(m for m in roomy.recommended if m.model_id == "dense-8b").quant == "Q8_0"
     assert next(m for m in tight.recommended if m.model_id == "dense-8b").quant == "Q4_K_M"
 
 
 def test_slow_models_rank_after_fast_ones(prepared_test_catalog) -> None:
-    result = run(prepared_test_catalog, OPEN, hardware="cpu16",
-                 capability={"tasks": ["general"], "context_tokens": 4096,
-                             "min_tokens_per_s": 5})
+    result = run(
+        prepared_test_catalog,
+        OPEN,
+        hardware="cpu16",
+        capability={"tasks": ["general"], "context_tokens": 4096, "min_tokens_per_s": 5},
+    )
     flags = [m.meets_speed_target for m in result.recommended if m.meets_speed_target is not None]
     assert flags == sorted(flags, reverse=True)

@@ -36,11 +36,13 @@ def _cmd_catalog_validate(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({**facts, "problems": [str(p) for p in catalog.problems]})
     else:
-        print(f"catalog {facts['catalog_version']} ({facts['catalog_date']}): "
-              f"{facts['models']} models, {facts['developers']} developers, "
-              f"{len(facts['countries'])} countries, {facts['licenses']} licences, "
-              f"{facts['artifacts']} artifacts, {facts['hardware_presets']} hardware presets, "
-              f"{facts['policy_presets']} policy presets")
+        print(
+            f"catalog {facts['catalog_version']} ({facts['catalog_date']}): "
+            f"{facts['models']} models, {facts['developers']} developers, "
+            f"{len(facts['countries'])} countries, {facts['licenses']} licences, "
+            f"{facts['artifacts']} artifacts, {facts['hardware_presets']} hardware presets, "
+            f"{facts['policy_presets']} policy presets"
+        )
         for fact, share in facts["coverage"].items():
             print(f"  {fact:<18} {share:6.1%}")
         print(f"{len(catalog.problems)} problem(s)")
@@ -51,16 +53,23 @@ def _cmd_catalog_list(args: argparse.Namespace) -> int:
     from modelvet.engine.catalog import bundled_catalog
     from modelvet.engine.catalog.listing import list_models
 
-    rows = list_models(bundled_catalog(), developer=args.developer, country=args.country,
-                       license=args.license, min_params_b=args.min_params,
-                       max_params_b=args.max_params)
+    rows = list_models(
+        bundled_catalog(),
+        developer=args.developer,
+        country=args.country,
+        license=args.license,
+        min_params_b=args.min_params,
+        max_params_b=args.max_params,
+    )
     if args.json:
         _print_json(rows)
         return EXIT_OK
     for row in rows:
         params = f"{row['total_params_b']:g}B" if row["total_params_b"] else "?"
-        print(f"{row['model_id']:<34} {row['developer'][:26]:<26} {row['developer_country']}  "
-              f"{row['license']:<22} {params:>7}")
+        print(
+            f"{row['model_id']:<34} {row['developer'][:26]:<26} {row['developer_country']}  "
+            f"{row['license']:<22} {params:>7}"
+        )
     print(f"{len(rows)} model(s)")
     return EXIT_OK
 
@@ -76,6 +85,19 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     from modelvet.textout import print_recommendation
 
     print_recommendation(result)
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.engine.profile import load_profile
+    from modelvet.engine.rank.recommend import recommend
+    from modelvet.engine.report import load_smoke, write_report
+
+    smoke = load_smoke(args.smoke) if args.smoke else None
+    result = recommend(load_profile(args.profile))
+    path = write_report(result, args.format, args.output, catalog=bundled_catalog(), smoke=smoke)
+    print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -126,10 +148,18 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
         elif event["event"] == "token":
             print(event["text"], end="", flush=True)
 
-    result = run_smoke(Path(args.file), bundled_catalog(), settings,
-                       detect(measure_bandwidth=True), tasks=args.task or ["general"],
-                       languages=args.language or ["en"], prompt=args.prompt, force=args.force,
-                       on_event=show, timeout_s=args.timeout)
+    result = run_smoke(
+        Path(args.file),
+        bundled_catalog(),
+        settings,
+        detect(measure_bandwidth=True),
+        tasks=args.task or ["general"],
+        languages=args.language or ["en"],
+        prompt=args.prompt,
+        force=args.force,
+        on_event=show,
+        timeout_s=args.timeout,
+    )
     history.record(result)
     if args.json:
         _print_json(result.to_json_dict())
@@ -155,8 +185,9 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     catalog = commands.add_parser("catalog", help="the bundled model catalog")
-    catalog_commands = catalog.add_subparsers(dest="catalog_command", parser_class=_Parser,
-                                              required=True)
+    catalog_commands = catalog.add_subparsers(
+        dest="catalog_command", parser_class=_Parser, required=True
+    )
     validate = catalog_commands.add_parser("validate", help="check every catalog file")
     validate.add_argument("--json", action="store_true")
     validate.set_defaults(handler=_cmd_catalog_validate)
@@ -173,6 +204,13 @@ def _build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--profile", required=True, help="profile TOML file")
     rec.add_argument("--json", action="store_true")
     rec.set_defaults(handler=_cmd_recommend)
+
+    rep = commands.add_parser("report", help="the decision record, or a CycloneDX ML-BOM")
+    rep.add_argument("--profile", required=True, help="profile TOML file")
+    rep.add_argument("--format", required=True, choices=["html", "pdf", "md", "json", "cyclonedx"])
+    rep.add_argument("-o", "--output", required=True, help="file to write (atomically)")
+    rep.add_argument("--smoke", help="attach a result of `modelvet smoke --json` (a JSON file)")
+    rep.set_defaults(handler=_cmd_report)
 
     ins = commands.add_parser("inspect", help="read a GGUF file without loading it")
     ins.add_argument("file")
@@ -204,6 +242,11 @@ def _build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the wizard")
     gui.add_argument("--profile", help="a profile TOML file to open")
     gui.add_argument("--snapshot", help="render every step to PNG files in this folder and exit")
+    gui.add_argument(
+        "--with-smoke",
+        action="store_true",
+        help="with --snapshot: run the demo smoke test before its snapshot",
+    )
     gui.set_defaults(handler=_cmd_gui)
     return parser
 
@@ -211,8 +254,11 @@ def _build_parser() -> argparse.ArgumentParser:
 def _cmd_gui(args: argparse.Namespace) -> int:
     from modelvet.gui.app import run
 
-    return run(profile_path=getattr(args, "profile", None),
-               snapshot_dir=getattr(args, "snapshot", None))
+    return run(
+        profile_path=getattr(args, "profile", None),
+        snapshot_dir=getattr(args, "snapshot", None),
+        with_smoke=getattr(args, "with_smoke", False),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

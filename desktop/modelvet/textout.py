@@ -16,14 +16,20 @@ def _gb(value: float | None) -> str:
 
 def print_hardware(spec: HardwareSpec) -> None:
     print(f"{spec.name}  [{spec.origin}]")
-    print(f"  CPU      {spec.cpu_model or '?'}, {spec.cpu_cores or '?'} cores, "
-          f"{' '.join(spec.isa_flags) or 'no ISA flags read'}")
+    print(
+        f"  CPU      {spec.cpu_model or '?'}, {spec.cpu_cores or '?'} cores, "
+        f"{' '.join(spec.isa_flags) or 'no ISA flags read'}"
+    )
     bandwidth = f", {spec.ram_bandwidth_gbs:g} GB/s" if spec.ram_bandwidth_gbs else ""
-    print(f"  RAM      {spec.ram_gb:.1f} GB{bandwidth}"
-          + (f", {spec.ram_available_gb:.1f} GB available" if spec.ram_available_gb else ""))
+    print(
+        f"  RAM      {spec.ram_gb:.1f} GB{bandwidth}"
+        + (f", {spec.ram_available_gb:.1f} GB available" if spec.ram_available_gb else "")
+    )
     for gpu in spec.gpus or []:
-        print(f"  GPU      {gpu.name}, {gpu.memory_gb:.1f} GB"
-              + (f", {gpu.bandwidth_gbs:g} GB/s" if gpu.bandwidth_gbs else ""))
+        print(
+            f"  GPU      {gpu.name}, {gpu.memory_gb:.1f} GB"
+            + (f", {gpu.bandwidth_gbs:g} GB/s" if gpu.bandwidth_gbs else "")
+        )
     if not spec.gpus:
         print("  GPU      none found")
     if spec.disk_free_gb is not None:
@@ -33,14 +39,14 @@ def print_hardware(spec: HardwareSpec) -> None:
 
 
 def print_recommendation(result: Recommendation) -> None:
-    print(f"Catalog {result.catalog_version}; hardware: {result.hardware.name}; "
-          f"{result.settings}")
+    print(f"Catalog {result.catalog_version}; hardware: {result.hardware.name}; {result.settings}")
     print(f"\nRecommended ({len(result.recommended)}):")
     for item in result.recommended:
-        speed = (f"{item.predicted_tokens_per_s:.0f} tok/s" if item.predicted_tokens_per_s
-                 else "n/a")
-        print(f"{item.rank:>3}. {item.name} — {item.quant or 'hosted'}, {item.placement}, "
-              f"{_gb(item.predicted_memory_bytes)}, {speed}, score {item.score:.1f}")
+        speed = f"{item.predicted_tokens_per_s:.0f} tok/s" if item.predicted_tokens_per_s else "n/a"
+        print(
+            f"{item.rank:>3}. {item.name} — {item.quant or 'hosted'}, {item.placement}, "
+            f"{_gb(item.predicted_memory_bytes)}, {speed}, score {item.score:.1f}"
+        )
         for reason in item.reasons:
             print(f"       · {reason}")
     print(f"\nExcluded ({len(result.excluded)}):")
@@ -53,16 +59,22 @@ def print_recommendation(result: Recommendation) -> None:
 
 def print_inspect(report: InspectReport) -> None:
     print(f"{report.path}")
-    print(f"  {report.name or '(no name)'} — {report.architecture}, "
-          f"{report.parameter_count / 1e9:.3f} B parameters, {report.file_type or '?'}")
-    print(f"  layers {report.layers}, heads {report.attention_heads}, KV heads {report.kv_heads}, "
-          f"head size {report.head_dim}, vocabulary {report.vocab_size}, "
-          f"trained context {report.context_length}")
+    print(
+        f"  {report.name or '(no name)'} — {report.architecture}, "
+        f"{report.parameter_count / 1e9:.3f} B parameters, {report.file_type or '?'}"
+    )
+    print(
+        f"  layers {report.layers}, heads {report.attention_heads}, KV heads {report.kv_heads}, "
+        f"head size {report.head_dim}, vocabulary {report.vocab_size}, "
+        f"trained context {report.context_length}"
+    )
     print(f"  size {report.file_size_bytes} bytes, sha256 {report.sha256 or '(not computed)'}")
     memory = report.memory
-    print(f"  memory at {report.settings}: weights {_gb(memory.weights_bytes)}, KV cache "
-          f"{_gb(memory.kv_cache_bytes)}, compute {_gb(memory.compute_bytes)}, total "
-          f"{_gb(memory.total_bytes)}")
+    print(
+        f"  memory at {report.settings}: weights {_gb(memory.weights_bytes)}, KV cache "
+        f"{_gb(memory.kv_cache_bytes)}, compute {_gb(memory.compute_bytes)}, total "
+        f"{_gb(memory.total_bytes)}"
+    )
     match = report.catalog_match
     print(f"  catalog: {match.model_id or 'no match'} (matched by {match.matched_by})")
     for problem in match.problems:
@@ -80,8 +92,10 @@ def print_smoke(result: SmokeResult) -> None:
         predicted = "-" if row.predicted is None else f"{row.predicted:.2f}"
         measured = "-" if row.measured is None else f"{row.measured:.2f}"
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}"
-        print(f"  {row.quantity + ' (' + row.unit + ')':<40} {predicted:>12} {measured:>12} "
-              f"{ratio:>7}")
+        print(
+            f"  {row.quantity + ' (' + row.unit + ')':<40} {predicted:>12} {measured:>12} "
+            f"{ratio:>7}"
+        )
     if result.bandwidth_bound_tokens_per_s:
         print(f"  memory-bandwidth bound: {result.bandwidth_bound_tokens_per_s:.1f} tokens/s")
     for probe in result.probes:

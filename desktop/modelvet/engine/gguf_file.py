@@ -63,11 +63,20 @@ class GgufFacts:
 
     def architecture_row(self) -> dict[str, Any]:
         """The columns `fit.memory` needs, for a one-row frame."""
-        names = ("layers", "attention_heads", "kv_heads", "head_dim", "hidden_size", "vocab_size",
-                 "sliding_window", "sliding_window_layers", "full_attention_layers",
-                 "kv_lora_rank", "qk_rope_head_dim")
-        return {name: getattr(self, name) for name in names} | {
-            "weights_bytes": self.weights_bytes}
+        names = (
+            "layers",
+            "attention_heads",
+            "kv_heads",
+            "head_dim",
+            "hidden_size",
+            "vocab_size",
+            "sliding_window",
+            "sliding_window_layers",
+            "full_attention_layers",
+            "kv_lora_rank",
+            "qk_rope_head_dim",
+        )
+        return {name: getattr(self, name) for name in names} | {"weights_bytes": self.weights_bytes}
 
 
 def _check_header(path: Path) -> tuple[int, int]:
@@ -87,8 +96,11 @@ def _check_header(path: Path) -> tuple[int, int]:
     if version not in (2, 3):
         raise ModelVetError(f"unsupported GGUF version {version}", str(path))
     if n_tensors > MAX_TENSORS or n_kv > MAX_METADATA_KEYS:
-        raise ModelVetError(f"implausible header ({n_tensors} tensors, {n_kv} metadata keys): "
-                            "damaged or hostile file", str(path))
+        raise ModelVetError(
+            f"implausible header ({n_tensors} tensors, {n_kv} metadata keys): "
+            "damaged or hostile file",
+            str(path),
+        )
     return version, size
 
 
@@ -103,8 +115,11 @@ def _scalar(reader: Any, key: str) -> Any:
 def _layer_counts(reader: Any, arch: str, layers: int | None) -> dict[str, int | None]:
     """KV heads (max over layers), and which layers keep a full-context KV cache."""
     kv = _scalar(reader, f"{arch}.attention.head_count_kv")
-    result: dict[str, int | None] = {"kv_heads": None, "full_attention_layers": None,
-                                     "sliding_window_layers": None}
+    result: dict[str, int | None] = {
+        "kv_heads": None,
+        "full_attention_layers": None,
+        "sliding_window_layers": None,
+    }
     if isinstance(kv, list):
         result["kv_heads"] = max(kv) if kv else None
         result["full_attention_layers"] = sum(1 for heads in kv if heads)
@@ -132,13 +147,16 @@ def read_gguf(path: str | Path) -> GgufFacts:
     try:
         reader = gguf.GGUFReader(path, "r")
     except Exception as error:  # the reader raises ValueError, IndexError, struct.error, …
-        raise ModelVetError(f"damaged GGUF file: {type(error).__name__}: {error}",
-                            str(path)) from error
+        raise ModelVetError(
+            f"damaged GGUF file: {type(error).__name__}: {error}", str(path)
+        ) from error
     for tensor in reader.tensors:
         end = int(tensor.data_offset) + int(tensor.n_bytes)
         if end > size:
-            raise ModelVetError(f"truncated: tensor {tensor.name} ends at byte {end}, "
-                                f"the file has {size}", str(path))
+            raise ModelVetError(
+                f"truncated: tensor {tensor.name} ends at byte {end}, the file has {size}",
+                str(path),
+            )
     arch = _scalar(reader, "general.architecture") or "unknown"
     layers = _scalar(reader, f"{arch}.block_count")
     heads = _scalar(reader, f"{arch}.attention.head_count")
@@ -150,16 +168,23 @@ def read_gguf(path: str | Path) -> GgufFacts:
     counts = _layer_counts(reader, arch, layers)
     kv_lora = _scalar(reader, f"{arch}.attention.kv_lora_rank")
     return GgufFacts(
-        path=path, file_size_bytes=size, version=version, architecture=arch,
+        path=path,
+        file_size_bytes=size,
+        version=version,
+        architecture=arch,
         name=_scalar(reader, "general.name"),
         file_type=gguf.LlamaFileType(file_type).name if file_type is not None else None,
         tensor_types=dict(Counter(t.tensor_type.name for t in reader.tensors)),
         parameter_count=sum(int(t.n_elements) for t in reader.tensors),
         weights_bytes=sum(int(t.n_bytes) for t in reader.tensors),
         context_length=_scalar(reader, f"{arch}.context_length"),
-        layers=layers, attention_heads=heads, hidden_size=hidden,
+        layers=layers,
+        attention_heads=heads,
+        hidden_size=hidden,
         head_dim=key_length or (hidden // heads if hidden and heads else None),
-        vocab_size=len(tokens.data) if tokens is not None else _scalar(reader, f"{arch}.vocab_size"),
+        vocab_size=len(tokens.data)
+        if tokens is not None
+        else _scalar(reader, f"{arch}.vocab_size"),
         sliding_window=_scalar(reader, f"{arch}.attention.sliding_window"),
         kv_lora_rank=kv_lora,
         qk_rope_head_dim=_scalar(reader, f"{arch}.rope.dimension_count") if kv_lora else None,
@@ -167,8 +192,11 @@ def read_gguf(path: str | Path) -> GgufFacts:
         experts_active=_scalar(reader, f"{arch}.expert_used_count"),
         chat_template=_scalar(reader, "tokenizer.chat_template"),
         license=_scalar(reader, "general.license"),
-        metadata={k: _scalar(reader, k) for k in reader.fields if k.startswith("general.")
-                  and k != "general.languages"},
+        metadata={
+            k: _scalar(reader, k)
+            for k in reader.fields
+            if k.startswith("general.") and k != "general.languages"
+        },
         **counts,
     )
 

@@ -60,8 +60,20 @@ class HardwareSpec(BaseModel):
 
 # --- detection ---------------------------------------------------------------------------
 
-_ISA = ("avx", "avx2", "avx512f", "avx512_bf16", "avx512_vnni", "f16c", "fma", "amx_tile",
-        "neon", "asimd", "sve", "i8mm")
+_ISA = (
+    "avx",
+    "avx2",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_vnni",
+    "f16c",
+    "fma",
+    "amx_tile",
+    "neon",
+    "asimd",
+    "sve",
+    "i8mm",
+)
 
 
 def _cpu_facts() -> tuple[str | None, list[str]]:
@@ -99,8 +111,13 @@ def _nvidia_gpus(warnings: list[str]) -> list[Gpu]:
             handle = pynvml.nvmlDeviceGetHandleByIndex(index)
             name = pynvml.nvmlDeviceGetName(handle)
             memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            gpus.append(Gpu(name=name if isinstance(name, str) else name.decode(),
-                            memory_gb=memory.total / GB, vendor="nvidia"))
+            gpus.append(
+                Gpu(
+                    name=name if isinstance(name, str) else name.decode(),
+                    memory_gb=memory.total / GB,
+                    vendor="nvidia",
+                )
+            )
     finally:
         pynvml.nvmlShutdown()
     return gpus
@@ -127,10 +144,18 @@ def _apple_memory(warnings: list[str]) -> tuple[list[Gpu], float | None]:
     if platform.system() != "Darwin" or platform.machine() != "arm64":
         return [], None
     try:
-        total = int(subprocess.run(["sysctl", "-n", "hw.memsize"], capture_output=True,
-                                   text=True, timeout=5, check=True).stdout)
-        wired = subprocess.run(["sysctl", "-n", "iogpu.wired_limit_mb"], capture_output=True,
-                               text=True, timeout=5).stdout.strip()
+        total = int(
+            subprocess.run(
+                ["sysctl", "-n", "hw.memsize"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=True,
+            ).stdout
+        )
+        wired = subprocess.run(
+            ["sysctl", "-n", "iogpu.wired_limit_mb"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError, ValueError) as error:
         warnings.append(f"could not read Apple memory facts: {error}")
         return [], None
@@ -168,8 +193,10 @@ def detect(models_dir: Path | None = None, measure_bandwidth: bool = True) -> Ha
     if measure_bandwidth:
         try:
             bandwidth = round(measure_ram_bandwidth_gbs(), 1)
-            warnings.append(f"RAM bandwidth {bandwidth} GB/s measured by a one-thread copy "
-                            "(a floor: several threads read faster)")
+            warnings.append(
+                f"RAM bandwidth {bandwidth} GB/s measured by a one-thread copy "
+                "(a floor: several threads read faster)"
+            )
         except (MemoryError, ImportError) as error:
             warnings.append(f"RAM bandwidth not measured: {error}")
     else:
@@ -185,12 +212,19 @@ def detect(models_dir: Path | None = None, measure_bandwidth: bool = True) -> Ha
         disk_free_gb = None
         warnings.append(f"could not read free disk space at {disk_path}")
     return HardwareSpec(
-        name=f"This machine ({platform.node() or 'local'})", origin="detected",
-        cpu_model=cpu_model, cpu_cores=os.cpu_count(), isa_flags=flags,
-        ram_gb=memory.total / GB, ram_available_gb=memory.available / GB,
+        name=f"This machine ({platform.node() or 'local'})",
+        origin="detected",
+        cpu_model=cpu_model,
+        cpu_cores=os.cpu_count(),
+        isa_flags=flags,
+        ram_gb=memory.total / GB,
+        ram_available_gb=memory.available / GB,
         ram_bandwidth_gbs=bandwidth,
-        unified_memory=bool(apple_gpus), gpu_memory_fraction=fraction, gpus=gpus,
-        disk_free_gb=disk_free_gb, warnings=warnings,
+        unified_memory=bool(apple_gpus),
+        gpu_memory_fraction=fraction,
+        gpus=gpus,
+        disk_free_gb=disk_free_gb,
+        warnings=warnings,
     )
 
 
@@ -204,14 +238,21 @@ def from_request(request: HardwareRequest, catalog: Catalog) -> HardwareSpec:
         preset = catalog.hardware.get(request.preset)
         if preset is None:
             known = ", ".join(sorted(catalog.hardware)) or "none"
-            raise ModelVetError(f"unknown hardware preset {request.preset!r}",
-                                "hardware.preset", f"known presets: {known}")
+            raise ModelVetError(
+                f"unknown hardware preset {request.preset!r}",
+                "hardware.preset",
+                f"known presets: {known}",
+            )
         base = {
-            "name": preset.name, "origin": f"preset:{preset.id}", "ram_gb": preset.ram_gb,
-            "ram_bandwidth_gbs": preset.ram_bandwidth_gbs, "cpu_cores": preset.cpu_cores,
+            "name": preset.name,
+            "origin": f"preset:{preset.id}",
+            "ram_gb": preset.ram_gb,
+            "ram_bandwidth_gbs": preset.ram_bandwidth_gbs,
+            "cpu_cores": preset.cpu_cores,
             "unified_memory": preset.unified_memory,
             "gpu_memory_fraction": preset.gpu_memory_fraction,
-            "gpus": [Gpu(**g.model_dump()) for g in preset.gpus], "sources": preset.sources,
+            "gpus": [Gpu(**g.model_dump()) for g in preset.gpus],
+            "sources": preset.sources,
         }
     overrides = request.model_dump(exclude_none=True, exclude={"preset", "gpus"})
     if request.gpus is not None:
@@ -220,12 +261,13 @@ def from_request(request: HardwareRequest, catalog: Catalog) -> HardwareSpec:
         base["name"] = f"{base['name']} (edited)"
     spec = {**base, **overrides}
     if spec.get("ram_gb") is None:
-        raise ModelVetError("hardware needs a preset or ram_gb", "hardware",
-                            "omit the [hardware] table to use this machine")
+        raise ModelVetError(
+            "hardware needs a preset or ram_gb",
+            "hardware",
+            "omit the [hardware] table to use this machine",
+        )
     return HardwareSpec(**spec)
 
 
 def resolve_hardware(request: HardwareRequest | None, catalog: Catalog) -> HardwareSpec:
     return detect() if request is None else from_request(request, catalog)
-
-

@@ -74,10 +74,14 @@ def match_catalog(catalog: Catalog, file_name: str, size: int, digest: str | Non
     for model in catalog.models.values():
         for artifact in model.artifacts:
             if digest and artifact.sha256 == digest:
-                return CatalogMatch(model_id=model.id, quant=artifact.quant,
-                                    publisher=artifact.publisher, matched_by="sha256",
-                                    expected_sha256=artifact.sha256,
-                                    expected_size_bytes=artifact.size_bytes)
+                return CatalogMatch(
+                    model_id=model.id,
+                    quant=artifact.quant,
+                    publisher=artifact.publisher,
+                    matched_by="sha256",
+                    expected_sha256=artifact.sha256,
+                    expected_size_bytes=artifact.size_bytes,
+                )
             if file_name in artifact.files:
                 by_name.append((model.id, artifact))
     if not by_name:
@@ -85,34 +89,62 @@ def match_catalog(catalog: Catalog, file_name: str, size: int, digest: str | Non
     model_id, artifact = by_name[0]
     problems = []
     if artifact.sha256 and digest and artifact.sha256 != digest:
-        problems.append(f"sha256 mismatch: the publisher states {artifact.sha256}, "
-                        f"this file is {digest}")
+        problems.append(
+            f"sha256 mismatch: the publisher states {artifact.sha256}, this file is {digest}"
+        )
     exact_size = artifact.size_status == "exact" and len(artifact.files) == 1
     if exact_size and artifact.size_bytes != size:
-        problems.append(f"size mismatch: the publisher lists {artifact.size_bytes} bytes, "
-                        f"this file has {size}")
-    matched_by: Literal["name+size", "name"] = "name+size" if exact_size and not problems else "name"
-    return CatalogMatch(model_id=model_id, quant=artifact.quant, publisher=artifact.publisher,
-                        matched_by=matched_by, expected_sha256=artifact.sha256,
-                        expected_size_bytes=artifact.size_bytes, problems=problems)
+        problems.append(
+            f"size mismatch: the publisher lists {artifact.size_bytes} bytes, this file has {size}"
+        )
+    matched_by: Literal["name+size", "name"] = (
+        "name+size" if exact_size and not problems else "name"
+    )
+    return CatalogMatch(
+        model_id=model_id,
+        quant=artifact.quant,
+        publisher=artifact.publisher,
+        matched_by=matched_by,
+        expected_sha256=artifact.sha256,
+        expected_size_bytes=artifact.size_bytes,
+        problems=problems,
+    )
 
 
-def inspect_file(path: str | Path, catalog: Catalog, settings: RunSettings,
-                 with_hash: bool = True,
-                 progress: Callable[[int, int], None] | None = None) -> InspectReport:
+def inspect_file(
+    path: str | Path,
+    catalog: Catalog,
+    settings: RunSettings,
+    with_hash: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> InspectReport:
     facts = read_gguf(path)
     digest = sha256_of(facts.path, progress) if with_hash else None
     return InspectReport(
-        path=str(facts.path), file_size_bytes=facts.file_size_bytes, sha256=digest,
-        gguf_version=facts.version, architecture=facts.architecture, name=facts.name,
-        file_type=facts.file_type, tensor_types=facts.tensor_types,
-        parameter_count=facts.parameter_count, context_length=facts.context_length,
-        layers=facts.layers, attention_heads=facts.attention_heads, kv_heads=facts.kv_heads,
-        head_dim=facts.head_dim, hidden_size=facts.hidden_size, vocab_size=facts.vocab_size,
-        sliding_window=facts.sliding_window, sliding_window_layers=facts.sliding_window_layers,
-        full_attention_layers=facts.full_attention_layers, experts_total=facts.experts_total,
-        experts_active=facts.experts_active, license=facts.license,
-        settings=settings.describe(), memory=predict_memory(facts, settings),
+        path=str(facts.path),
+        file_size_bytes=facts.file_size_bytes,
+        sha256=digest,
+        gguf_version=facts.version,
+        architecture=facts.architecture,
+        name=facts.name,
+        file_type=facts.file_type,
+        tensor_types=facts.tensor_types,
+        parameter_count=facts.parameter_count,
+        context_length=facts.context_length,
+        layers=facts.layers,
+        attention_heads=facts.attention_heads,
+        kv_heads=facts.kv_heads,
+        head_dim=facts.head_dim,
+        hidden_size=facts.hidden_size,
+        vocab_size=facts.vocab_size,
+        sliding_window=facts.sliding_window,
+        sliding_window_layers=facts.sliding_window_layers,
+        full_attention_layers=facts.full_attention_layers,
+        experts_total=facts.experts_total,
+        experts_active=facts.experts_active,
+        license=facts.license,
+        settings=settings.describe(),
+        memory=predict_memory(facts, settings),
         chat_template=screen_template(facts.chat_template),
         catalog_match=match_catalog(catalog, facts.path.name, facts.file_size_bytes, digest),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -60,7 +60,7 @@ class HardwareRequest(_Part):
 
 
 class Capability(_Part):
-    tasks: list[Task] = Field(default_factory=lambda: ["general"], min_length=1)
+    tasks: list[Task] = Field(default_factory=lambda: cast(list[Task], ["general"]), min_length=1)
     context_tokens: int = Field(8192, ge=256, le=10_000_000)
     min_tokens_per_s: float = Field(10, ge=0)
     languages: list[str] = Field(default_factory=lambda: ["en"])
@@ -68,12 +68,12 @@ class Capability(_Part):
 
 
 class Profile(_Part):
-    schema_version: Literal[1] = PROFILE_SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     name: str | None = None
-    organisation: Organisation = Field(default_factory=Organisation)
-    security: Security = Field(default_factory=Security)
+    organisation: Organisation = Field(default_factory=lambda: Organisation())
+    security: Security = Field(default_factory=lambda: Security())
     hardware: HardwareRequest | None = None
-    capability: Capability = Field(default_factory=Capability)
+    capability: Capability = Field(default_factory=lambda: Capability())
 
 
 def _describe(error: ValidationError) -> str:

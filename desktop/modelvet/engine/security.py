@@ -10,8 +10,13 @@ from modelvet.engine.errors import ModelVetError
 from modelvet.engine.profile import Deployment, Profile
 
 _FIELDS = (
-    "deployment", "blocked_origins", "allowed_origins", "require_commercial_use",
-    "forbid_field_of_use_restrictions", "require_osi_license", "min_openness",
+    "deployment",
+    "blocked_origins",
+    "allowed_origins",
+    "require_commercial_use",
+    "forbid_field_of_use_restrictions",
+    "require_osi_license",
+    "min_openness",
     "require_published_hashes",
 )
 
@@ -40,8 +45,11 @@ def resolve_security(profile: Profile, catalog: Catalog) -> ResolvedSecurity:
         preset = catalog.policies.get(requested.policy)
         if preset is None:
             known = ", ".join(sorted(catalog.policies)) or "none"
-            raise ModelVetError(f"unknown policy preset {requested.policy!r}",
-                                "security.policy", f"known presets: {known}")
+            raise ModelVetError(
+                f"unknown policy preset {requested.policy!r}",
+                "security.policy",
+                f"known presets: {known}",
+            )
     values: dict[str, object] = {}
     origin_of: dict[str, str] = {}
     for name in _FIELDS:

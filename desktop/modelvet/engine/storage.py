@@ -19,6 +19,16 @@ def data_dir() -> Path:
     return path
 
 
+def _mode_for(path: Path) -> int:
+    """Keep an existing file's permissions; a new file gets the usual umask-based ones."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
     """Write to a temporary file beside `path`, flush it to disk, then rename over `path`."""
     path = Path(path)
@@ -28,6 +38,7 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
     except OSError as error:
         raise ModelVetError(f"cannot write: {error.strerror}", str(path)) from error
     try:
+        os.chmod(tmp_name, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -35,8 +46,9 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
         os.replace(tmp_name, path)
     except OSError as error:
         Path(tmp_name).unlink(missing_ok=True)
-        raise ModelVetError(f"cannot write: {error.strerror}", str(path),
-                            "the previous file, if any, is unchanged") from error
+        raise ModelVetError(
+            f"cannot write: {error.strerror}", str(path), "the previous file, if any, is unchanged"
+        ) from error
 
 
 def atomic_write_text(path: Path, text: str) -> None:

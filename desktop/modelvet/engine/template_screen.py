@@ -20,22 +20,41 @@ Severity = Literal["danger", "warning", "info"]
 _CODE_PATTERNS: tuple[tuple[str, Severity, str], ...] = (
     (r"__\w+__", "danger", "reaches Python internals (dunder attribute), the usual sandbox escape"),
     (r"\|\s*attr\s*\(", "danger", "uses the attr filter, used in CVE-2025-27516 escapes"),
-    (r"\b(os|subprocess|sys|builtins|importlib|shutil|socket)\s*\.", "danger",
-     "reaches a Python module that runs code or touches files"),
-    (r"\b(eval|exec|popen|__import__|compile|open)\s*\(", "danger",
-     "calls a Python function that runs code or opens files"),
-    (r"\b(cycler|joiner|lipsum|namespace)\s*\.", "danger",
-     "reaches into a Jinja global object, a known path to Python internals"),
-    (r"\b(mro|globals|subclasses|func_globals|f_globals)\b", "danger",
-     "walks Python's object model"),
+    (
+        r"\b(os|subprocess|sys|builtins|importlib|shutil|socket)\s*\.",
+        "danger",
+        "reaches a Python module that runs code or touches files",
+    ),
+    (
+        r"\b(eval|exec|popen|__import__|compile|open)\s*\(",
+        "danger",
+        "calls a Python function that runs code or opens files",
+    ),
+    (
+        r"\b(cycler|joiner|lipsum|namespace)\s*\.",
+        "danger",
+        "reaches into a Jinja global object, a known path to Python internals",
+    ),
+    (
+        r"\b(mro|globals|subclasses|func_globals|f_globals)\b",
+        "danger",
+        "walks Python's object model",
+    ),
     (r"\bconfig\b|\brequest\b|\bself\b", "warning", "refers to objects no chat template needs"),
     (r"\bformat\s*\(", "warning", "calls str.format, used in sandbox escapes"),
 )
 _TEXT_PATTERNS: tuple[tuple[str, Severity, str], ...] = (
     (r"https?://", "warning", "contains a URL in text it adds to prompts"),
-    (r"(?i)ignore (all|any|previous|prior) (instructions|rules)", "danger",
-     "adds text that tells the model to ignore instructions"),
-    (r"(?i)do not (tell|reveal|mention)", "warning", "adds text asking the model to hide something"),
+    (
+        r"(?i)ignore (all|any|previous|prior) (instructions|rules)",
+        "danger",
+        "adds text that tells the model to ignore instructions",
+    ),
+    (
+        r"(?i)do not (tell|reveal|mention)",
+        "warning",
+        "adds text asking the model to hide something",
+    ),
 )
 _BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 MAX_TEMPLATE_CHARS = 64 * 1024
@@ -68,21 +87,44 @@ def _scan(text: str, patterns: tuple[tuple[str, Severity, str], ...]) -> list[Te
         match = re.search(pattern, text)
         if match:
             start = max(match.start() - 30, 0)
-            findings.append(TemplateFinding(severity=severity, detail=meaning,
-                                            excerpt=text[start:match.end() + 30].strip()))
+            findings.append(
+                TemplateFinding(
+                    severity=severity,
+                    detail=meaning,
+                    excerpt=text[start : match.end() + 30].strip(),
+                )
+            )
     return findings
 
 
 def screen_template(template: str | None) -> TemplateReport:
     if not template:
-        return TemplateReport(present=False, sha256=None, length_chars=0, findings=[
-            TemplateFinding(severity="info", detail="no chat template embedded: the runtime "
-                            "falls back to a generic format", excerpt="")])
+        return TemplateReport(
+            present=False,
+            sha256=None,
+            length_chars=0,
+            findings=[
+                TemplateFinding(
+                    severity="info",
+                    detail="no chat template embedded: the runtime falls back to a generic format",
+                    excerpt="",
+                )
+            ],
+        )
     code = " ".join(_BLOCK.findall(template))
     text = _BLOCK.sub(" ", template)
     findings = _scan(code, _CODE_PATTERNS) + _scan(text, _TEXT_PATTERNS)
     if len(template) > MAX_TEMPLATE_CHARS:
-        findings.append(TemplateFinding(severity="warning", excerpt="",
-                                        detail=f"unusually long ({len(template)} characters)"))
-    return TemplateReport(present=True, sha256=hashlib.sha256(template.encode()).hexdigest(),
-                          length_chars=len(template), findings=findings)
+        findings.append(
+            TemplateFinding(
+                severity="warning",
+                excerpt="",
+                detail=f"unusually long ({len(template)} characters)",
+            )
+        )
+    return TemplateReport(
+        present=True,
+        sha256=hashlib.sha256(template.encode()).hexdigest(),
+        length_chars=len(template),
+        findings=findings,
+    )

@@ -18,17 +18,34 @@ from modelvet.engine.fit.quants import BITS_PER_WEIGHT, normalise_quant
 # Quantisations shown for an open-weight model whose catalog entry lists no GGUF file; their
 # sizes are estimates (parameters × bits per weight) and are marked as such.
 ESTIMATED_QUANTS = ("Q8_0", "Q4_K_M")
-_ARCH = ("layers", "attention_heads", "kv_heads", "head_dim", "hidden_size", "vocab_size",
-         "sliding_window", "sliding_window_layers", "full_attention_layers", "kv_lora_rank",
-         "qk_rope_head_dim", "experts_total", "experts_active")
+_ARCH = (
+    "layers",
+    "attention_heads",
+    "kv_heads",
+    "head_dim",
+    "hidden_size",
+    "vocab_size",
+    "sliding_window",
+    "sliding_window_layers",
+    "full_attention_layers",
+    "kv_lora_rank",
+    "qk_rope_head_dim",
+    "experts_total",
+    "experts_active",
+)
 
 
 def openness_level(facts: OpennessFacts | None) -> str | None:
     """The highest rung of the Model Openness Framework ladder whose components are all open."""
     if facts is None or not facts.weights:
         return None
-    model_class = [facts.weights_license_open, facts.technical_report, facts.model_card,
-                   facts.data_card, facts.evaluation_results]
+    model_class = [
+        facts.weights_license_open,
+        facts.technical_report,
+        facts.model_card,
+        facts.data_card,
+        facts.evaluation_results,
+    ]
     tooling_class = [facts.training_code, facts.inference_code, facts.evaluation_code]
     level = "open-weights"
     if all(model_class):
@@ -60,20 +77,28 @@ def _model_columns(model: Model, catalog: Catalog) -> dict[str, Any]:
     lic = catalog.licenses[model.license]
     arch = model.architecture.model_dump() if model.architecture else {}
     return {
-        "model_id": model.id, "name": model.name,
+        "model_id": model.id,
+        "name": model.name,
         "family": catalog.families[model.id].removesuffix(".toml"),
-        "developer": developer.name, "developer_id": developer.id,
-        "developer_country": developer.country, "parent_country": developer.parent_country,
+        "developer": developer.name,
+        "developer_id": developer.id,
+        "developer_country": developer.country,
+        "parent_country": developer.parent_country,
         "origin_links": origin_links(model, catalog),
-        "base_model": model.base_model, "repo": model.repo,
-        "license_id": lic.id, "license_name": lic.name, "license_url": lic.url,
-        "osi_approved": lic.osi_approved, "commercial_use": lic.commercial_use,
+        "base_model": model.base_model,
+        "repo": model.repo,
+        "license_id": lic.id,
+        "license_name": lic.name,
+        "license_url": lic.url,
+        "osi_approved": lic.osi_approved,
+        "commercial_use": lic.commercial_use,
         "monthly_user_cap": lic.monthly_user_cap,
         "field_of_use_bans": lic.field_of_use_bans or [],
         "government_carveout": lic.government_carveout,
         "excluded_regions": lic.excluded_regions or [],
         "openness_level": openness_level(model.openness),
-        "modalities": list(model.modalities), "languages": list(model.languages),
+        "modalities": list(model.modalities),
+        "languages": list(model.languages),
         "context_length": model.context_length,
         "total_params_b": model.total_params_b,
         "active_params_b": model.active_params_b or model.total_params_b,
@@ -85,42 +110,88 @@ def _model_columns(model: Model, catalog: Catalog) -> dict[str, Any]:
 def _variant_rows(model: Model) -> list[dict[str, Any]]:
     if model.hosted is not None and not model.artifacts:
         offers = model.hosted.offers
-        return [{
-            "format": "hosted", "quant": None, "publisher": model.hosted.provider,
-            "publisher_country": model.hosted.provider_country, "official": True,
-            "size_bytes": None, "size_status": None, "sha256": None, "files": [],
-            "weights_bytes": None,
-            "certifications": sorted({c for o in offers for c in o.certifications}),
-        }]
-    rows = [{
-        "format": a.format, "quant": normalise_quant(a.quant), "publisher": a.publisher,
-        "publisher_country": a.publisher_country, "official": a.official,
-        "size_bytes": a.size_bytes, "size_status": a.size_status, "sha256": a.sha256,
-        "files": list(a.files), "weights_bytes": a.size_bytes, "certifications": [],
-    } for a in model.artifacts if a.format == "gguf"]
+        return [
+            {
+                "format": "hosted",
+                "quant": None,
+                "publisher": model.hosted.provider,
+                "publisher_country": model.hosted.provider_country,
+                "official": True,
+                "size_bytes": None,
+                "size_status": None,
+                "sha256": None,
+                "files": [],
+                "weights_bytes": None,
+                "certifications": sorted({c for o in offers for c in o.certifications}),
+            }
+        ]
+    rows = [
+        {
+            "format": a.format,
+            "quant": normalise_quant(a.quant),
+            "publisher": a.publisher,
+            "publisher_country": a.publisher_country,
+            "official": a.official,
+            "size_bytes": a.size_bytes,
+            "size_status": a.size_status,
+            "sha256": a.sha256,
+            "files": list(a.files),
+            "weights_bytes": a.size_bytes,
+            "certifications": [],
+        }
+        for a in model.artifacts
+        if a.format == "gguf"
+    ]
     if rows or model.total_params_b is None:
         return rows
-    return [{
-        "format": "gguf", "quant": quant, "publisher": None, "publisher_country": None,
-        "official": False, "size_bytes": None, "size_status": "estimated", "sha256": None,
-        "files": [], "certifications": [],
-        "weights_bytes": int(model.total_params_b * 1e9 * BITS_PER_WEIGHT[quant] / 8),
-    } for quant in ESTIMATED_QUANTS]
+    return [
+        {
+            "format": "gguf",
+            "quant": quant,
+            "publisher": None,
+            "publisher_country": None,
+            "official": False,
+            "size_bytes": None,
+            "size_status": "estimated",
+            "sha256": None,
+            "files": [],
+            "certifications": [],
+            "weights_bytes": int(model.total_params_b * 1e9 * BITS_PER_WEIGHT[quant] / 8),
+        }
+        for quant in ESTIMATED_QUANTS
+    ]
 
 
 _SCHEMA = {
-    "release_date": pl.Date, "size_bytes": pl.Int64, "weights_bytes": pl.Int64,
-    "monthly_user_cap": pl.Int64, "total_params_b": pl.Float64, "active_params_b": pl.Float64,
-    "context_length": pl.Int64, "osi_approved": pl.Boolean, "official": pl.Boolean,
+    "release_date": pl.Date,
+    "size_bytes": pl.Int64,
+    "weights_bytes": pl.Int64,
+    "monthly_user_cap": pl.Int64,
+    "total_params_b": pl.Float64,
+    "active_params_b": pl.Float64,
+    "context_length": pl.Int64,
+    "osi_approved": pl.Boolean,
+    "official": pl.Boolean,
     **{name: pl.Int64 for name in _ARCH},
 }
-_STRINGS = ("base_model", "repo", "parent_country", "commercial_use", "government_carveout",
-            "openness_level", "quant", "publisher", "publisher_country", "size_status", "sha256")
+_STRINGS = (
+    "base_model",
+    "repo",
+    "parent_country",
+    "commercial_use",
+    "government_carveout",
+    "openness_level",
+    "quant",
+    "publisher",
+    "publisher_country",
+    "size_status",
+    "sha256",
+)
 
 
 def variants_frame(catalog: Catalog) -> pl.DataFrame:
     """One row per variant; models without any variant (no params, no files) get one empty row."""
-    records = []
+    records: list[dict[str, Any]] = []
     for model in catalog.models.values():
         base = _model_columns(model, catalog)
         variants = _variant_rows(model) or [{"format": None, "weights_bytes": None}]
@@ -129,7 +200,8 @@ def variants_frame(catalog: Catalog) -> pl.DataFrame:
     frame = pl.from_dicts(records, schema_overrides=schema, infer_schema_length=None)
     openness_rank = {level: i for i, level in enumerate(OPENNESS_LADDER)}
     return frame.with_columns(
-        pl.col("openness_level").replace_strict(openness_rank, default=-1,
-                                                return_dtype=pl.Int8).alias("openness_rank"),
+        pl.col("openness_level")
+        .replace_strict(openness_rank, default=-1, return_dtype=pl.Int8)
+        .alias("openness_rank"),
         pl.col("format").eq("hosted").fill_null(False).alias("hosted"),
     )

@@ -29,9 +29,11 @@ def model_row(model: Model, catalog: Catalog) -> dict[str, Any]:
     developer = catalog.developers[model.developer]
     license_ = catalog.licenses[model.license]
     arch = model.architecture
-    sources = sorted({*model.sources.values(), *(b.source for b in model.benchmarks)}
-                     | ({arch.source} if arch else set())
-                     | ({model.openness.source} if model.openness else set()))
+    sources = sorted(
+        {*model.sources.values(), *(b.source for b in model.benchmarks)}
+        | ({arch.source} if arch else set())
+        | ({model.openness.source} if model.openness else set())
+    )
     return {
         "model_id": model.id,
         "name": model.name,
@@ -54,8 +56,14 @@ def model_row(model: Model, catalog: Catalog) -> dict[str, Any]:
         "base_model": model.base_model,
         "hosted_only": model.hosted is not None and not model.artifacts,
         "artifacts": [
-            {"format": a.format, "quant": a.quant, "publisher": a.publisher,
-             "size_bytes": a.size_bytes, "size_status": a.size_status, "sha256": a.sha256}
+            {
+                "format": a.format,
+                "quant": a.quant,
+                "publisher": a.publisher,
+                "size_bytes": a.size_bytes,
+                "size_status": a.size_status,
+                "sha256": a.sha256,
+            }
             for a in model.artifacts
         ],
         "sources": sources,
@@ -63,17 +71,24 @@ def model_row(model: Model, catalog: Catalog) -> dict[str, Any]:
 
 
 def _matches(row: dict[str, Any], filters: dict[str, Any]) -> bool:
-    text_filters = {"developer": ("developer", "developer_id"), "license": ("license",),
-                    "country": ("developer_country",)}
+    text_filters = {
+        "developer": ("developer", "developer_id"),
+        "license": ("license",),
+        "country": ("developer_country",),
+    }
     for key, columns in text_filters.items():
         wanted = filters.get(key)
         if wanted and not any(wanted.lower() in str(row[c] or "").lower() for c in columns):
             return False
     params = row["total_params_b"]
-    if filters.get("min_params_b") is not None and (params is None or params < filters["min_params_b"]):
+    if filters.get("min_params_b") is not None and (
+        params is None or params < filters["min_params_b"]
+    ):
         return False
-    return not (filters.get("max_params_b") is not None
-                and (params is None or params > filters["max_params_b"]))
+    return not (
+        filters.get("max_params_b") is not None
+        and (params is None or params > filters["max_params_b"])
+    )
 
 
 def list_models(catalog: Catalog, **filters: Any) -> list[dict[str, Any]]:

@@ -38,7 +38,11 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.reason}" if self.field else f"{self.file}: {self.reason}"
+        return (
+            f"{self.file}: {self.field}: {self.reason}"
+            if self.field
+            else f"{self.file}: {self.reason}"
+        )
 
 
 @dataclass
@@ -89,7 +93,9 @@ def _field_path(loc: tuple[int | str, ...], document: object) -> str:
 
 def _problems_from(error: ValidationError, name: str, document: object) -> list[Problem]:
     return [
-        Problem(name, _field_path(tuple(e["loc"]), document), e["msg"].removeprefix("Value error, "))
+        Problem(
+            name, _field_path(tuple(e["loc"]), document), e["msg"].removeprefix("Value error, ")
+        )
         for e in error.errors()
     ]
 
@@ -105,9 +111,13 @@ def _read_toml(path: Path, name: str, problems: list[Problem]) -> dict | None:
     return None
 
 
-def _load_file(path: Path, root: Path, schema: type[FileT], problems: list[Problem]) -> FileT | None:
+def _load_file(
+    path: Path, root: Path, schema: type[FileT], problems: list[Problem]
+) -> FileT | None:
     """Validate a whole file; on failure keep the records that validate on their own."""
-    name = path.relative_to(root.parent).as_posix() if path.is_relative_to(root.parent) else str(path)
+    name = (
+        path.relative_to(root.parent).as_posix() if path.is_relative_to(root.parent) else str(path)
+    )
     document = _read_toml(path, name, problems)
     if document is None:
         return None
@@ -167,8 +177,11 @@ def load_catalog(root: Path | None = None) -> Catalog:
 def _add_model(catalog: Catalog, model: Model, file_name: str) -> None:
     if model.id in catalog.models:
         catalog.problems.append(
-            Problem(f"catalog/models/{file_name}", f"models[{model.id}].id",
-                    f"duplicate id, also in {catalog.families[model.id]}")
+            Problem(
+                f"catalog/models/{file_name}",
+                f"models[{model.id}].id",
+                f"duplicate id, also in {catalog.families[model.id]}",
+            )
         )
         return
     catalog.models[model.id] = model

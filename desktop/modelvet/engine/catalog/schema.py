@@ -192,15 +192,45 @@ class OpennessFacts(Strict):
 
 # Benchmark names the catalog accepts; rank/ maps each to the tasks it measures.
 BENCHMARK_NAMES: tuple[str, ...] = (
-    "MMLU", "MMLU-Pro", "MMLU-Redux", "GPQA Diamond", "HLE", "BBH", "ARC-C", "HellaSwag",
-    "IFEval", "Arena-Hard", "MT-Bench",
-    "HumanEval", "HumanEval+", "MBPP", "MBPP+", "LiveCodeBench", "SWE-bench Verified",
-    "Aider Polyglot", "MultiPL-E", "Terminal-Bench",
-    "GSM8K", "MATH", "MATH-500", "AIME 2024", "AIME 2025",
-    "BFCL", "tau-bench", "tau2-bench",
-    "MMMU", "MathVista", "ChartQA", "DocVQA", "AI2D",
-    "MGSM", "MMMLU", "Global-MMLU", "INCLUDE",
-    "RULER", "LongBench v2",
+    "MMLU",
+    "MMLU-Pro",
+    "MMLU-Redux",
+    "GPQA Diamond",
+    "HLE",
+    "BBH",
+    "ARC-C",
+    "HellaSwag",
+    "IFEval",
+    "Arena-Hard",
+    "MT-Bench",
+    "HumanEval",
+    "HumanEval+",
+    "MBPP",
+    "MBPP+",
+    "LiveCodeBench",
+    "SWE-bench Verified",
+    "Aider Polyglot",
+    "MultiPL-E",
+    "Terminal-Bench",
+    "GSM8K",
+    "MATH",
+    "MATH-500",
+    "AIME 2024",
+    "AIME 2025",
+    "BFCL",
+    "tau-bench",
+    "tau2-bench",
+    "MMMU",
+    "MathVista",
+    "ChartQA",
+    "DocVQA",
+    "AI2D",
+    "MGSM",
+    "MMMLU",
+    "Global-MMLU",
+    "INCLUDE",
+    "RULER",
+    "LongBench v2",
 )
 
 
@@ -261,7 +291,13 @@ class Hosted(Strict):
 
 
 MODEL_FACT_SOURCES = (
-    "card", "params", "context_length", "release_date", "license", "base_model", "modalities"
+    "card",
+    "params",
+    "context_length",
+    "release_date",
+    "license",
+    "base_model",
+    "modalities",
 )
 
 

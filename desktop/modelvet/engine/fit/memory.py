@@ -53,8 +53,10 @@ class RunSettings:
 
     def describe(self) -> str:
         attention = "flash attention" if self.flash_attention else "no flash attention"
-        return (f"context {self.context_tokens} tokens, KV cache {self.kv_cache_type}, "
-                f"micro-batch {self.ubatch}, {attention}")
+        return (
+            f"context {self.context_tokens} tokens, KV cache {self.kv_cache_type}, "
+            f"micro-batch {self.ubatch}, {attention}"
+        )
 
 
 def _swa_cells(settings: RunSettings) -> pl.Expr:
@@ -107,5 +109,9 @@ def memory_columns(settings: RunSettings) -> list[pl.Expr]:
 
 
 def total_bytes() -> pl.Expr:
-    return (pl.col("weights_bytes") + pl.col("kv_cache_bytes") + pl.col("compute_bytes")
-            + pl.col("overhead_bytes")).alias("total_bytes")
+    return (
+        pl.col("weights_bytes")
+        + pl.col("kv_cache_bytes")
+        + pl.col("compute_bytes")
+        + pl.col("overhead_bytes")
+    ).alias("total_bytes")

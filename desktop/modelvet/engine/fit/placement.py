@@ -9,6 +9,7 @@ compute and is only predicted where the hardware states its FLOPS.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -47,19 +48,28 @@ class Capacity:
             gpu_bytes = int(hw.ram_gb * GB * fraction)
             bandwidth = (hw.gpus[0].bandwidth_gbs if hw.gpus else None) or hw.ram_bandwidth_gbs
             flops = hw.gpus[0].fp16_tflops if hw.gpus else None
-            return cls(gpu_bytes, gpu_bytes, 1, ram, True,
-                       bandwidth * GB if bandwidth else None,
-                       bandwidth * GB if bandwidth else None,
-                       flops * 1e12 if flops else None)
+            return cls(
+                gpu_bytes,
+                gpu_bytes,
+                1,
+                ram,
+                True,
+                bandwidth * GB if bandwidth else None,
+                bandwidth * GB if bandwidth else None,
+                flops * 1e12 if flops else None,
+            )
         usable = [max(int(g.memory_gb * GB) - GPU_RESERVE_BYTES, 0) for g in hw.gpus]
-        bandwidths = [g.bandwidth_gbs for g in hw.gpus if g.bandwidth_gbs]
-        flops = [g.fp16_tflops for g in hw.gpus if g.fp16_tflops]
+        bandwidths = [g.bandwidth_gbs for g in hw.gpus if g.bandwidth_gbs is not None]
+        gpu_flops = [g.fp16_tflops for g in hw.gpus if g.fp16_tflops is not None]
         return cls(
-            largest_gpu_bytes=max(usable, default=0), all_gpus_bytes=sum(usable),
-            gpu_count=len(usable), ram_bytes=ram, unified=False,
+            largest_gpu_bytes=max(usable, default=0),
+            all_gpus_bytes=sum(usable),
+            gpu_count=len(usable),
+            ram_bytes=ram,
+            unified=False,
             gpu_bandwidth=min(bandwidths) * GB if bandwidths else None,
             ram_bandwidth=hw.ram_bandwidth_gbs * GB if hw.ram_bandwidth_gbs else None,
-            gpu_flops=min(flops) * 1e12 if flops else None,
+            gpu_flops=min(gpu_flops) * 1e12 if gpu_flops else None,
         )
 
 
@@ -69,18 +79,26 @@ def placement(cap: Capacity) -> pl.Expr:
     # Each extra GPU in a layer split holds its own compute buffer.
     multi_total = total + (cap.gpu_count - 1) * pl.col("compute_bytes")
     if cap.unified:
-        return (pl.when(total <= cap.largest_gpu_bytes).then(pl.lit("gpu"))
-                .when(total <= cap.ram_bytes).then(pl.lit("cpu"))
-                .otherwise(pl.lit(None, dtype=pl.String)))
-    expr = pl.when(total <= cap.largest_gpu_bytes).then(pl.lit("gpu"))
+        return (
+            pl.when(total <= cap.largest_gpu_bytes)
+            .then(pl.lit("gpu"))
+            .when(total <= cap.ram_bytes)
+            .then(pl.lit("cpu"))
+            .otherwise(pl.lit(None, dtype=pl.String))
+        )
+    expr: Any = pl.when(total <= cap.largest_gpu_bytes).then(pl.lit("gpu"))
     if cap.gpu_count > 1:
         expr = expr.when(multi_total <= cap.all_gpus_bytes).then(pl.lit("multi-gpu"))
     if cap.gpu_count:
         spill_fits = (total <= cap.all_gpus_bytes + cap.ram_bytes) & (
-            pl.col("compute_bytes") < cap.all_gpus_bytes)
+            pl.col("compute_bytes") < cap.all_gpus_bytes
+        )
         expr = expr.when(spill_fits).then(pl.lit("gpu+cpu"))
-    return expr.when(total <= cap.ram_bytes).then(pl.lit("cpu")).otherwise(
-        pl.lit(None, dtype=pl.String))
+    return (
+        expr.when(total <= cap.ram_bytes)
+        .then(pl.lit("cpu"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
 
 
 def gpu_share(cap: Capacity) -> pl.Expr:
@@ -88,9 +106,13 @@ def gpu_share(cap: Capacity) -> pl.Expr:
     offloadable = (pl.col("weights_bytes") + pl.col("kv_cache_bytes")).cast(pl.Float64)
     room = (cap.all_gpus_bytes - pl.col("compute_bytes")).cast(pl.Float64)
     partial = (room / offloadable).clip(0.0, 1.0)
-    return (pl.when(pl.col("placement").is_in(["gpu", "multi-gpu"])).then(1.0)
-            .when(pl.col("placement") == "gpu+cpu").then(partial)
-            .otherwise(0.0))
+    return (
+        pl.when(pl.col("placement").is_in(["gpu", "multi-gpu"]))
+        .then(1.0)
+        .when(pl.col("placement") == "gpu+cpu")
+        .then(partial)
+        .otherwise(0.0)
+    )
 
 
 def bytes_read_per_token() -> pl.Expr:
@@ -116,7 +138,7 @@ def speed_columns(cap: Capacity) -> list[pl.Expr]:
     bound = 1.0 / _seconds_per_token(cap, 1.0, 1.0)
     if cap.gpu_flops:
         flops_per_token = 2e9 * pl.coalesce(pl.col("active_params_b"), pl.col("total_params_b"))
-        prefill = (cap.gpu_flops * GPU_COMPUTE_EFFICIENCY / flops_per_token)
+        prefill = cap.gpu_flops * GPU_COMPUTE_EFFICIENCY / flops_per_token
         prefill = pl.when(pl.col("gpu_share") == 1.0).then(prefill).otherwise(None)
     else:
         prefill = pl.lit(None, dtype=pl.Float64)
@@ -129,10 +151,15 @@ def speed_columns(cap: Capacity) -> list[pl.Expr]:
 
 def headroom(cap: Capacity) -> pl.Expr:
     """Share of the memory used by the placement that stays free."""
-    capacity = (pl.when(pl.col("placement") == "gpu").then(cap.largest_gpu_bytes)
-                .when(pl.col("placement") == "multi-gpu").then(cap.all_gpus_bytes)
-                .when(pl.col("placement") == "gpu+cpu").then(cap.all_gpus_bytes + cap.ram_bytes)
-                .otherwise(cap.ram_bytes)).cast(pl.Float64)
+    capacity = (
+        pl.when(pl.col("placement") == "gpu")
+        .then(cap.largest_gpu_bytes)
+        .when(pl.col("placement") == "multi-gpu")
+        .then(cap.all_gpus_bytes)
+        .when(pl.col("placement") == "gpu+cpu")
+        .then(cap.all_gpus_bytes + cap.ram_bytes)
+        .otherwise(cap.ram_bytes)
+    ).cast(pl.Float64)
     return ((capacity - pl.col("total_bytes")) / capacity).alias("memory_headroom")
 
 

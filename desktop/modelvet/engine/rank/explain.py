@@ -33,9 +33,13 @@ def exclusions(frame: pl.DataFrame, fail_columns: list[str]) -> pl.DataFrame:
         .with_columns(pl.int_range(pl.len()).over("model_id", "rule").alias("_nth"))
         .filter(~pl.col("rule").is_in(_ONE_PER_MODEL) | (pl.col("_nth") == 0))
     )
-    return (long.group_by(ident, maintain_order=True)
-            .agg(pl.col("rule").alias("rules"), pl.col("detail").alias("details"))
-            .sort("name"))
+    smallest = frame.group_by("model_id").agg(pl.col("total_bytes").min().alias("smallest_bytes"))
+    return (
+        long.group_by(ident, maintain_order=True)
+        .agg(pl.col("rule").alias("rules"), pl.col("detail").alias("details"))
+        .join(smallest, on="model_id", how="left")
+        .sort("name")
+    )
 
 
 def _gb(value: int | None) -> str:
@@ -48,10 +52,12 @@ def _capability_reason(row: dict[str, Any], tasks: list[str]) -> list[str]:
         reasons.append(
             f"capability {row['capability']:.0f}/100 for {', '.join(tasks)} "
             f"({'; '.join(row['task_summary'])}; percentiles within the catalog of "
-            f"{', '.join(row['score_benchmarks'])})")
+            f"{', '.join(row['score_benchmarks'])})"
+        )
     if row["missing_tasks"]:
-        reasons.append(f"no sourced benchmark for {', '.join(row['missing_tasks'])}: "
-                       "counted as 0 in the score")
+        reasons.append(
+            f"no sourced benchmark for {', '.join(row['missing_tasks'])}: counted as 0 in the score"
+        )
     return reasons
 
 
@@ -59,11 +65,16 @@ def _variant_reason(row: dict[str, Any], context: int) -> list[str]:
     if row["hosted"]:
         certs = ", ".join(row["certifications"]) or "no certifications listed"
         return [f"hosted by {row['publisher']} ({row['publisher_country']}): {certs}"]
-    source = row["publisher"] or "no file listed; size estimated from parameters"
-    official = " (the developer's own file)" if row["official"] else ""
-    size = f"{row['size_status']} size {_gb(row['size_bytes'] or row['weights_bytes'])}"
-    reasons = [f"{row['quant']} from {source}{official}, {size}; quantisation costs "
-               f"{row['quant_penalty']:.1f} points"]
+    cost = f"quantisation costs {row['quant_penalty']:.1f} points"
+    if row["publisher"] is None:
+        reasons = [
+            f"{row['quant']}: no file in the catalog, size estimated from the parameter "
+            f"count ({_gb(row['weights_bytes'])}); {cost}"
+        ]
+    else:
+        official = " (the developer's own file)" if row["official"] else ""
+        size = f"{row['size_status'] or 'unknown'} size {_gb(row['size_bytes'])}"
+        reasons = [f"{row['quant']} from {row['publisher']}{official}, {size}; {cost}"]
     place = _PLACES[row["placement"]]
     share = ""
     if row["placement"] == "gpu+cpu":
@@ -71,7 +82,8 @@ def _variant_reason(row: dict[str, Any], context: int) -> list[str]:
     reasons.append(
         f"{place}{share}: {_gb(row['total_bytes'])} at {context} tokens (weights "
         f"{_gb(row['weights_bytes'])}, KV cache {_gb(row['kv_cache_bytes'])}, compute "
-        f"{_gb(row['compute_bytes'])}), {row['memory_headroom']:.0%} headroom")
+        f"{_gb(row['compute_bytes'])}), {row['memory_headroom']:.0%} headroom"
+    )
     return reasons
 
 
@@ -81,8 +93,10 @@ def _speed_reason(row: dict[str, Any], target: float) -> list[str]:
     if row["predicted_tokens_per_s"] is None:
         return ["speed not predicted: the memory bandwidth of this hardware is unknown"]
     verdict = "meets" if row["meets_speed_target"] else "is below"
-    return [f"predicted {row['predicted_tokens_per_s']:.1f} tokens/s (memory-bandwidth bound "
-            f"{row['bandwidth_bound_tokens_per_s']:.1f}); {verdict} your {target:g} tokens/s"]
+    return [
+        f"predicted {row['predicted_tokens_per_s']:.1f} tokens/s (memory-bandwidth bound "
+        f"{row['bandwidth_bound_tokens_per_s']:.1f}); {verdict} your {target:g} tokens/s"
+    ]
 
 
 def describe_link(link: str) -> str:
@@ -95,41 +109,71 @@ def _origin_reason(row: dict[str, Any], profile: Profile) -> list[str]:
     chain = "; ".join(describe_link(link) for link in row["origin_links"])
     reasons = [f"origin: {chain}", f"licence: {row['license_name']}"]
     org = profile.organisation
-    if row["government_carveout"] and org.sector in ("defense", "government") and row[
-            "field_of_use_bans"]:
-        reasons.append(f"caveat: the licence bans {', '.join(row['field_of_use_bans'])}; "
-                       f"admitted on the government carve-out: {row['government_carveout']}")
+    if (
+        row["government_carveout"]
+        and org.sector in ("defense", "government")
+        and row["field_of_use_bans"]
+    ):
+        reasons.append(
+            f"caveat: the licence bans {', '.join(row['field_of_use_bans'])}; "
+            f"admitted on the government carve-out: {row['government_carveout']}"
+        )
     return reasons
 
 
 def explain(ranked: pl.DataFrame, profile: Profile) -> list[RecommendedModel]:
-    tasks = list(dict.fromkeys(profile.capability.tasks))
+    tasks: list[str] = list(dict.fromkeys(profile.capability.tasks))
     context, target = profile.capability.context_tokens, profile.capability.min_tokens_per_s
     items = []
     for row in ranked.iter_rows(named=True):
-        reasons = (_capability_reason(row, tasks) + _variant_reason(row, context)
-                   + _speed_reason(row, target) + _origin_reason(row, profile))
+        reasons = (
+            _capability_reason(row, tasks)
+            + _variant_reason(row, context)
+            + _speed_reason(row, target)
+            + _origin_reason(row, profile)
+        )
         memory = MemoryBreakdown(**{k: row[k] for k in MemoryBreakdown.model_fields})
-        items.append(RecommendedModel(
-            rank=row["rank"], model_id=row["model_id"], name=row["name"],
-            developer=row["developer"], developer_country=row["developer_country"],
-            origin=row["origin_links"], license=row["license_id"],
-            license_name=row["license_name"], license_url=row["license_url"],
-            total_params_b=row["total_params_b"], active_params_b=row["active_params_b"],
-            context_length=row["context_length"], modalities=row["modalities"],
-            format=row["format"], quant=row["quant"], publisher=row["publisher"],
-            publisher_country=row["publisher_country"], file_size_bytes=row["size_bytes"],
-            size_status=row["size_status"], sha256=row["sha256"], repo=row["repo"],
-            files=row["files"], placement=row["placement"], gpu_share=row["gpu_share"],
-            predicted_memory_bytes=row["total_bytes"], memory=memory,
-            memory_headroom=row["memory_headroom"],
-            predicted_tokens_per_s=row["predicted_tokens_per_s"],
-            bandwidth_bound_tokens_per_s=row["bandwidth_bound_tokens_per_s"],
-            predicted_prefill_tokens_per_s=row["predicted_prefill_tokens_per_s"],
-            meets_speed_target=row["meets_speed_target"], score=row["score"],
-            capability=row["capability"] or 0.0, quant_penalty=row["quant_penalty"],
-            task_scores=row["task_summary"] or [], missing_tasks=row["missing_tasks"] or [],
-            score_benchmarks=row["score_benchmarks"] or [],
-            certifications=row["certifications"], reasons=reasons,
-        ))
+        items.append(
+            RecommendedModel(
+                rank=row["rank"],
+                model_id=row["model_id"],
+                name=row["name"],
+                developer=row["developer"],
+                developer_country=row["developer_country"],
+                origin=row["origin_links"],
+                license=row["license_id"],
+                license_name=row["license_name"],
+                license_url=row["license_url"],
+                total_params_b=row["total_params_b"],
+                active_params_b=row["active_params_b"],
+                context_length=row["context_length"],
+                modalities=row["modalities"],
+                format=row["format"],
+                quant=row["quant"],
+                publisher=row["publisher"],
+                publisher_country=row["publisher_country"],
+                file_size_bytes=row["size_bytes"],
+                size_status=row["size_status"],
+                sha256=row["sha256"],
+                repo=row["repo"],
+                files=row["files"],
+                placement=row["placement"],
+                gpu_share=row["gpu_share"],
+                predicted_memory_bytes=row["total_bytes"],
+                memory=memory,
+                memory_headroom=row["memory_headroom"],
+                predicted_tokens_per_s=row["predicted_tokens_per_s"],
+                bandwidth_bound_tokens_per_s=row["bandwidth_bound_tokens_per_s"],
+                predicted_prefill_tokens_per_s=row["predicted_prefill_tokens_per_s"],
+                meets_speed_target=row["meets_speed_target"],
+                score=row["score"],
+                capability=row["capability"] or 0.0,
+                quant_penalty=row["quant_penalty"],
+                task_scores=row["task_summary"] or [],
+                missing_tasks=row["missing_tasks"] or [],
+                score_benchmarks=row["score_benchmarks"] or [],
+                certifications=row["certifications"],
+                reasons=reasons,
+            )
+        )
     return items

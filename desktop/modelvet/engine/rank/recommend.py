@@ -27,7 +27,7 @@ from modelvet.engine.fit.quants import BITS_PER_WEIGHT, NATIVE_PRECISION, UNKNOW
 from modelvet.engine.hardware import GB, HardwareSpec, resolve_hardware
 from modelvet.engine.policy import PolicyInput, policy_columns
 from modelvet.engine.profile import Profile
-from modelvet.engine.rank.explain import explain, exclusions
+from modelvet.engine.rank.explain import exclusions, explain
 from modelvet.engine.rank.result import Recommendation
 from modelvet.engine.rank.scores import benchmark_frame, capability, task_scores
 from modelvet.engine.security import resolve_security
@@ -56,94 +56,151 @@ def _gb(expr: pl.Expr) -> pl.Expr:
 
 
 def _fit_rule(cap: Capacity, settings: RunSettings) -> pl.Expr:
-    offered = (f"{cap.all_gpus_bytes / GB:.1f} GB GPU + {cap.ram_bytes / GB:.1f} GB RAM"
-               if cap.gpu_count and not cap.unified else f"{cap.ram_bytes / GB:.1f} GB usable")
+    offered = (
+        f"{cap.all_gpus_bytes / GB:.1f} GB GPU + {cap.ram_bytes / GB:.1f} GB RAM"
+        if cap.gpu_count and not cap.unified
+        else f"{cap.ram_bytes / GB:.1f} GB usable"
+    )
     if cap.unified:
-        offered = f"{cap.largest_gpu_bytes / GB:.1f} GB for the GPU, {cap.ram_bytes / GB:.1f} GB RAM"
+        offered = (
+            f"{cap.largest_gpu_bytes / GB:.1f} GB for the GPU, {cap.ram_bytes / GB:.1f} GB RAM"
+        )
     needs = pl.format(
         "{} {} needs {} GB at {} tokens (weights {}, KV cache {}, compute {}); {} available",
-        pl.col("quant"), pl.col("publisher").fill_null("(estimated size)"),
-        _gb(pl.col("total_bytes")), pl.lit(settings.context_tokens), _gb(pl.col("weights_bytes")),
-        _gb(pl.col("kv_cache_bytes")), _gb(pl.col("compute_bytes")), pl.lit(offered))
-    return (pl.when(pl.col("hosted")).then(None)
-            .when(pl.col("format").is_null())
-            .then(pl.lit("no downloadable file and no parameter count in the catalog"))
-            .when(pl.col("weights_bytes").is_null())
-            .then(pl.lit("file size unknown and no parameter count to estimate it"))
-            .when(pl.col("kv_cache_bytes").is_null() | pl.col("compute_bytes").is_null())
-            .then(pl.lit("memory cannot be predicted: the catalog lacks this model's "
-                         "architecture numbers (layers, KV heads, head size, vocabulary)"))
-            .when(pl.col("placement").is_null()).then(needs))
+        pl.col("quant"),
+        pl.col("publisher").fill_null("(estimated size)"),
+        _gb(pl.col("total_bytes")),
+        pl.lit(settings.context_tokens),
+        _gb(pl.col("weights_bytes")),
+        _gb(pl.col("kv_cache_bytes")),
+        _gb(pl.col("compute_bytes")),
+        pl.lit(offered),
+    )
+    return (
+        pl.when(pl.col("hosted"))
+        .then(None)
+        .when(pl.col("format").is_null())
+        .then(pl.lit("no downloadable file and no parameter count in the catalog"))
+        .when(pl.col("weights_bytes").is_null())
+        .then(pl.lit("file size unknown and no parameter count to estimate it"))
+        .when(pl.col("kv_cache_bytes").is_null() | pl.col("compute_bytes").is_null())
+        .then(
+            pl.lit(
+                "memory cannot be predicted: the catalog lacks this model's "
+                "architecture numbers (layers, KV heads, head size, vocabulary)"
+            )
+        )
+        .when(pl.col("placement").is_null())
+        .then(needs)
+    )
 
 
 def _capability_rules(profile: Profile) -> dict[str, pl.Expr]:
     wanted = profile.capability.context_tokens
-    rules = {"context": pl.when(pl.col("context_length").is_null())
-             .then(pl.lit("maximum context length is not in the catalog"))
-             .when(pl.col("context_length") < wanted)
-             .then(pl.format("supports {} tokens of context; you need {}",
-                             pl.col("context_length"), pl.lit(wanted)))}
+    rules: dict[str, pl.Expr] = {
+        "context": pl.when(pl.col("context_length").is_null())
+        .then(pl.lit("maximum context length is not in the catalog"))
+        .when(pl.col("context_length") < wanted)
+        .then(
+            pl.format(
+                "supports {} tokens of context; you need {}",
+                pl.col("context_length"),
+                pl.lit(wanted),
+            )
+        )
+    }
     if "vision" in profile.capability.tasks:
         rules["modality"] = pl.when(~pl.col("modalities").list.contains("image")).then(
-            pl.lit("vision task needs image input; this model takes text only"))
+            pl.lit("vision task needs image input; this model takes text only")
+        )
     return rules
 
 
-def evaluate(prepared: PreparedCatalog, profile: Profile,
-             hardware: HardwareSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
+def evaluate(
+    prepared: PreparedCatalog, profile: Profile, hardware: HardwareSpec
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(best admissible variant per recommended model, ranked; failures per excluded model)."""
     settings = RunSettings(profile.capability.context_tokens, profile.capability.kv_cache_type)
     cap = Capacity.of(hardware)
     security = resolve_security(profile, prepared.catalog)
-    rules = {"fit": _fit_rule(cap, settings), **_capability_rules(profile),
-             **policy_columns(PolicyInput(profile.organisation, security))}
+    rules = {
+        "fit": _fit_rule(cap, settings),
+        **_capability_rules(profile),
+        **policy_columns(PolicyInput(profile.organisation, security)),
+    }
     frame = (
         prepared.variants.lazy()
         .with_columns(memory_columns(settings))
         .with_columns(total_bytes())
-        .with_columns(pl.when(pl.col("hosted")).then(pl.lit("hosted"))
-                      .otherwise(placement(cap)).alias("placement"))
+        .with_columns(
+            pl.when(pl.col("hosted"))
+            .then(pl.lit("hosted"))
+            .otherwise(placement(cap))
+            .alias("placement")
+        )
         .with_columns(gpu_share(cap).alias("gpu_share"))
         .with_columns(speed_columns(cap) + [headroom(cap)])
         .with_columns([expr.alias(f"fail:{name}") for name, expr in rules.items()])
         .collect()
     )
     fail_columns = [f"fail:{name}" for name in rules]
+    tasks: list[str] = list(dict.fromkeys(profile.capability.tasks))
+    scores = capability(prepared.tasks, frame["model_id"], tasks)
     admissible = frame.filter(pl.all_horizontal(pl.col(c).is_null() for c in fail_columns))
-    recommended = _rank(admissible, prepared, profile)
-    excluded_ids = frame.select("model_id").unique().join(
-        recommended.select("model_id"), on="model_id", how="anti")
-    failures = exclusions(frame.join(excluded_ids, on="model_id"), fail_columns)
+    recommended = _rank(admissible, scores, profile)
+    excluded_ids = (
+        frame.select("model_id")
+        .unique()
+        .join(recommended.select("model_id"), on="model_id", how="anti")
+    )
+    failures = exclusions(frame.join(excluded_ids, on="model_id"), fail_columns).join(
+        scores.select("model_id", "capability"), on="model_id", how="left"
+    )
     return recommended, failures
 
 
-def _rank(admissible: pl.DataFrame, prepared: PreparedCatalog, profile: Profile) -> pl.DataFrame:
-    tasks = list(dict.fromkeys(profile.capability.tasks))
-    scores = capability(prepared.tasks, admissible["model_id"], tasks)
-    bits = pl.col("quant").replace_strict(BITS_PER_WEIGHT, default=UNKNOWN_QUANT_BITS,
-                                          return_dtype=pl.Float64)
-    penalty = (pl.when(pl.col("quant").is_null() | pl.col("quant").is_in(list(NATIVE_PRECISION)))
-               .then(0.0).otherwise(100.0 * (2.0 ** -bits)))
+def _rank(admissible: pl.DataFrame, scores: pl.DataFrame, profile: Profile) -> pl.DataFrame:
+    bits = pl.col("quant").replace_strict(
+        BITS_PER_WEIGHT, default=UNKNOWN_QUANT_BITS, return_dtype=pl.Float64
+    )
+    penalty = (
+        pl.when(pl.col("quant").is_null() | pl.col("quant").is_in(list(NATIVE_PRECISION)))
+        .then(0.0)
+        .otherwise(100.0 * (2.0**-bits))
+    )
     target = profile.capability.min_tokens_per_s
     return (
         admissible.join(scores, on="model_id", how="left")
-        .with_columns(penalty.alias("quant_penalty"),
-                      pl.when(pl.col("hosted")).then(None)
-                      .otherwise(pl.col("predicted_tokens_per_s") >= target)
-                      .alias("meets_speed_target"))
-        .with_columns((pl.col("capability").fill_null(0.0) - pl.col("quant_penalty"))
-                      .round(1).alias("score"))
+        .with_columns(
+            penalty.alias("quant_penalty"),
+            pl.when(pl.col("hosted"))
+            .then(None)
+            .otherwise(pl.col("predicted_tokens_per_s") >= target)
+            .alias("meets_speed_target"),
+        )
+        .with_columns(
+            # Floored at 0: a model with no sourced benchmark has nothing to lose to quantisation.
+            (pl.col("capability").fill_null(0.0) - pl.col("quant_penalty"))
+            .clip(lower_bound=0.0)
+            .round(1)
+            .alias("score")
+        )
         .with_columns(pl.col("meets_speed_target").fill_null(True).alias("_fast"))
-        .sort(["model_id", "_fast", "score", "total_bytes"],
-              descending=[False, True, True, False], nulls_last=True)
-        .group_by("model_id", maintain_order=True).first()
+        .sort(
+            ["model_id", "_fast", "score", "total_bytes"],
+            descending=[False, True, True, False],
+            nulls_last=True,
+        )
+        .group_by("model_id", maintain_order=True)
+        .first()
         .sort(["_fast", "score", "name"], descending=[True, True, False])
         .with_row_index("rank", offset=1)
     )
 
 
-def recommend(profile: Profile, hardware: HardwareSpec | None = None,
-              prepared: PreparedCatalog | None = None) -> Recommendation:
+def recommend(
+    profile: Profile, hardware: HardwareSpec | None = None, prepared: PreparedCatalog | None = None
+) -> Recommendation:
     prepared = prepared or _prepared_bundled()
     hardware = hardware or resolve_hardware(profile.hardware, prepared.catalog)
     recommended, failures = evaluate(prepared, profile, hardware)
@@ -164,10 +221,17 @@ def failures_to_items(failures: pl.DataFrame) -> list:
 
     return [
         ExcludedModel(
-            model_id=row["model_id"], name=row["name"], developer=row["developer"],
-            developer_country=row["developer_country"], license=row["license_id"],
-            reasons=[RuleFailure(rule=r, detail=d) for r, d in zip(row["rules"], row["details"],
-                                                                    strict=True)],
+            model_id=row["model_id"],
+            name=row["name"],
+            developer=row["developer"],
+            developer_country=row["developer_country"],
+            license=row["license_id"],
+            reasons=[
+                RuleFailure(rule=r, detail=d)
+                for r, d in zip(row["rules"], row["details"], strict=True)
+            ],
+            smallest_memory_bytes=row["smallest_bytes"],
+            capability=row["capability"],
         )
         for row in failures.iter_rows(named=True)
     ]

@@ -75,6 +75,8 @@ class ExcludedModel(_Value):
     developer_country: str
     license: str
     reasons: list[RuleFailure]
+    smallest_memory_bytes: int | None = None
+    capability: float | None = None
 
 
 class Recommendation(_Value):

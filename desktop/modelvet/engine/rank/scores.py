@@ -15,10 +15,29 @@ import polars as pl
 from modelvet.engine.catalog.loader import Catalog
 
 TASK_BENCHMARKS: dict[str, tuple[str, ...]] = {
-    "general": ("MMLU", "MMLU-Pro", "MMLU-Redux", "GPQA Diamond", "BBH", "ARC-C", "HellaSwag",
-                "IFEval", "Arena-Hard", "MT-Bench"),
-    "coding": ("HumanEval", "HumanEval+", "MBPP", "MBPP+", "LiveCodeBench", "SWE-bench Verified",
-               "Aider Polyglot", "MultiPL-E", "Terminal-Bench"),
+    "general": (
+        "MMLU",
+        "MMLU-Pro",
+        "MMLU-Redux",
+        "GPQA Diamond",
+        "BBH",
+        "ARC-C",
+        "HellaSwag",
+        "IFEval",
+        "Arena-Hard",
+        "MT-Bench",
+    ),
+    "coding": (
+        "HumanEval",
+        "HumanEval+",
+        "MBPP",
+        "MBPP+",
+        "LiveCodeBench",
+        "SWE-bench Verified",
+        "Aider Polyglot",
+        "MultiPL-E",
+        "Terminal-Bench",
+    ),
     "reasoning": ("GPQA Diamond", "HLE", "BBH", "AIME 2024", "AIME 2025", "ARC-C"),
     "math": ("GSM8K", "MATH", "MATH-500", "AIME 2024", "AIME 2025"),
     "rag": ("RULER", "LongBench v2"),
@@ -30,40 +49,60 @@ TASK_BENCHMARKS: dict[str, tuple[str, ...]] = {
 
 def benchmark_frame(catalog: Catalog) -> pl.DataFrame:
     """One row per model and benchmark (the best reported setting), with its percentile."""
-    rows = [{"model_id": m.id, "benchmark": b.name, "score": b.score}
-            for m in catalog.models.values() for b in m.benchmarks]
-    frame = pl.DataFrame(rows, schema={"model_id": pl.String, "benchmark": pl.String,
-                                       "score": pl.Float64})
+    rows = [
+        {"model_id": m.id, "benchmark": b.name, "score": b.score}
+        for m in catalog.models.values()
+        for b in m.benchmarks
+    ]
+    frame = pl.DataFrame(
+        rows, schema={"model_id": pl.String, "benchmark": pl.String, "score": pl.Float64}
+    )
     frame = frame.group_by("model_id", "benchmark").agg(pl.col("score").max())
     return frame.with_columns(
-        ((pl.col("score").rank("average").over("benchmark") - 0.5)
-         / pl.len().over("benchmark") * 100).alias("percentile")
+        (
+            (pl.col("score").rank("average").over("benchmark") - 0.5)
+            / pl.len().over("benchmark")
+            * 100
+        ).alias("percentile")
     )
 
 
 def task_scores(benchmarks: pl.DataFrame) -> pl.DataFrame:
     """model_id, task, task_score (0–100) and the benchmarks behind it."""
     mapping = pl.DataFrame(
-        [{"task": task, "benchmark": name} for task, names in TASK_BENCHMARKS.items()
-         for name in names])
-    return (benchmarks.join(mapping, on="benchmark")
-            .group_by("model_id", "task")
-            .agg(pl.col("percentile").mean().alias("task_score"),
-                 pl.col("benchmark").sort().alias("task_benchmarks")))
+        [
+            {"task": task, "benchmark": name}
+            for task, names in TASK_BENCHMARKS.items()
+            for name in names
+        ]
+    )
+    return (
+        benchmarks.join(mapping, on="benchmark")
+        .group_by("model_id", "task")
+        .agg(
+            pl.col("percentile").mean().alias("task_score"),
+            pl.col("benchmark").sort().alias("task_benchmarks"),
+        )
+    )
 
 
 def capability(task_table: pl.DataFrame, model_ids: pl.Series, tasks: list[str]) -> pl.DataFrame:
     """Per model: capability (mean over the requested tasks, gaps as 0) and the gaps named."""
     wanted = task_table.filter(pl.col("task").is_in(tasks))
     grid = pl.DataFrame({"model_id": model_ids.unique()}).join(
-        pl.DataFrame({"task": tasks}), how="cross")
+        pl.DataFrame({"task": tasks}), how="cross"
+    )
     full = grid.join(wanted, on=["model_id", "task"], how="left")
     return full.group_by("model_id").agg(
         (pl.col("task_score").fill_null(0.0).sum() / len(tasks)).alias("capability"),
         pl.col("task").filter(pl.col("task_score").is_null()).alias("missing_tasks"),
         pl.format("{} {}", pl.col("task"), pl.col("task_score").round(0).cast(pl.Int64))
-        .filter(pl.col("task_score").is_not_null()).alias("task_summary"),
-        pl.col("task_benchmarks").list.explode(keep_nulls=False, empty_as_null=False)
-        .drop_nulls().unique().sort()
+        .filter(pl.col("task_score").is_not_null())
+        .alias("task_summary"),
+        pl.col("task_benchmarks")
+        .list.explode(keep_nulls=False, empty_as_null=False)
+        .drop_nulls()
+        .unique()
+        .sort()
         .alias("score_benchmarks"),
     )

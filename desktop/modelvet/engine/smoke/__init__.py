@@ -23,21 +23,36 @@ from modelvet.engine.smoke.runner import SmokeSession
 __all__ = ["SmokeResult", "build_request", "check_before_load", "run_smoke", "summarise"]
 
 
-def build_request(pre: PreLoad, settings: RunSettings, tasks: list[str], languages: list[str],
-                  prompt: str | None = None, generate_tokens: int = 64) -> SmokeRequest:
+def build_request(
+    pre: PreLoad,
+    tasks: list[str],
+    languages: list[str],
+    prompt: str | None = None,
+    generate_tokens: int = 64,
+) -> SmokeRequest:
+    settings = pre.settings
     return SmokeRequest(
-        model_path=str(pre.facts.path), context_tokens=settings.context_tokens,
-        flash_attention=settings.flash_attention, kv_cache_type=settings.kv_cache_type,  # type: ignore[arg-type]
-        generate_tokens=generate_tokens, probes=[] if prompt else battery(tasks, languages),
+        model_path=str(pre.facts.path),
+        context_tokens=settings.context_tokens,
+        flash_attention=settings.flash_attention,
+        kv_cache_type=settings.kv_cache_type,  # type: ignore[arg-type]
+        generate_tokens=generate_tokens,
+        probes=[] if prompt else battery(tasks, languages),
         prompt=prompt,
+        interactive=False,
         # A template that screens as dangerous is never rendered: ChatML stands in for it.
         chat_format="chatml" if pre.template.dangerous else None,
     )
 
 
-def summarise(pre: PreLoad, settings: RunSettings, events: list[dict[str, Any]],
-              cancelled: bool = False, timed_out: bool = False,
-              stderr_tail: str = "") -> SmokeResult:
+def summarise(
+    pre: PreLoad,
+    events: list[dict[str, Any]],
+    cancelled: bool = False,
+    timed_out: bool = False,
+    stderr_tail: str = "",
+) -> SmokeResult:
+    settings = pre.settings
     measured = measured_from(events)
     probes = probe_results(events)
     errors = [e["message"] for e in events if e["event"] == "error"]
@@ -58,27 +73,48 @@ def summarise(pre: PreLoad, settings: RunSettings, events: list[dict[str, Any]],
         verdict = f"failed: {error or 'no tokens were generated'}"
     else:
         speed = measured.generation_tokens_per_s
-        verdict = (f"passed: loaded in {measured.load_seconds:.2f} s"
-                   + (f", {speed:.1f} tokens/s" if speed else "")
-                   + (f", {probes_passed}/{len(probes)} probes passed" if probes else ""))
+        verdict = (
+            f"passed: loaded in {measured.load_seconds:.2f} s"
+            + (f", {speed:.1f} tokens/s" if speed else "")
+            + (f", {probes_passed}/{len(probes)} probes passed" if probes else "")
+        )
     return SmokeResult(
-        file=str(pre.facts.path), sha256=pre.sha256, catalog_model_id=pre.match.model_id,
-        settings=settings.describe(), checks=pre.checks, measured=measured,
+        file=str(pre.facts.path),
+        sha256=pre.sha256,
+        catalog_model_id=pre.match.model_id,
+        settings=settings.describe(),
+        checks=pre.checks,
+        measured=measured,
         comparisons=comparisons(pre.predicted, measured),
         bandwidth_bound_tokens_per_s=pre.predicted.get("bandwidth_bound_tokens_per_s"),
-        probes=probes, probes_passed=probes_passed, passed=passed, verdict=verdict,
-        cancelled=cancelled, timed_out=timed_out, error=error,
+        probes=probes,
+        probes_passed=probes_passed,
+        passed=passed,
+        verdict=verdict,
+        cancelled=cancelled,
+        timed_out=timed_out,
+        error=error,
     )
 
 
-def run_smoke(path: Path, catalog: Catalog, settings: RunSettings, hardware: HardwareSpec,
-              tasks: list[str], languages: list[str], prompt: str | None = None,
-              force: bool = False, on_event: Callable[[dict[str, Any]], None] | None = None,
-              timeout_s: float = 600.0) -> SmokeResult:
+def run_smoke(
+    path: Path,
+    catalog: Catalog,
+    settings: RunSettings,
+    hardware: HardwareSpec,
+    tasks: list[str],
+    languages: list[str],
+    prompt: str | None = None,
+    force: bool = False,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    timeout_s: float = 600.0,
+) -> SmokeResult:
     """The whole smoke test, headless. Bad input raises ModelVetError before any child starts."""
     pre = check_before_load(path, catalog, settings, hardware, force=force)
-    session = SmokeSession(build_request(pre, settings, tasks, languages, prompt),
-                           on_event or (lambda event: None), timeout_s=timeout_s)
+    session = SmokeSession(
+        build_request(pre, tasks, languages, prompt),
+        on_event or (lambda event: None),
+        timeout_s=timeout_s,
+    )
     events = session.run()
-    return summarise(pre, settings, events, session.cancelled, session.timed_out,
-                     session.stderr_tail)
+    return summarise(pre, events, session.cancelled, session.timed_out, session.stderr_tail)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +25,35 @@ class PreLoad:
     template: TemplateReport
     predicted: dict[str, Any]
     checks: list[str]
+    settings: RunSettings
 
 
-def check_before_load(path: Path, catalog: Catalog, settings: RunSettings,
-                      hardware: HardwareSpec, force: bool = False,
-                      progress: Callable[[int, int], None] | None = None) -> PreLoad:
+def check_before_load(
+    path: Path,
+    catalog: Catalog,
+    settings: RunSettings,
+    hardware: HardwareSpec,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> PreLoad:
     """Raises ModelVetError for a bad or mismatched file, CheckFailed for one that won't fit."""
     facts = read_gguf(path)
+    notes = []
+    if facts.context_length and settings.context_tokens > facts.context_length:
+        notes.append(
+            f"context capped at the model's trained {facts.context_length} tokens "
+            f"(asked for {settings.context_tokens})"
+        )
+        settings = replace(settings, context_tokens=facts.context_length)
     digest = sha256_of(facts.path, progress)
     match = match_catalog(catalog, facts.path.name, facts.file_size_bytes, digest)
     if match.problems:
-        raise ModelVetError("file does not match the catalog: " + "; ".join(match.problems),
-                            str(path), "the file may be corrupted or replaced; do not load it")
-    checks = [f"sha256 {digest}"]
+        raise ModelVetError(
+            "file does not match the catalog: " + "; ".join(match.problems),
+            str(path),
+            "the file may be corrupted or replaced; do not load it",
+        )
+    checks = [f"sha256 {digest}", *notes]
     if match.verified:
         checks.append(f"verified: the publisher's sha256 for {match.model_id} ({match.quant})")
     elif match.model_id:
@@ -50,11 +66,13 @@ def check_before_load(path: Path, catalog: Catalog, settings: RunSettings,
     available = hardware.ram_available_gb or hardware.ram_gb
     needed_gb = predicted["total_bytes"] / GB
     if predicted["placement"] is None or needed_gb > available:
-        message = (f"needs {needed_gb:.2f} GB at {settings.context_tokens} tokens; "
-                   f"{available:.2f} GB of RAM is available")
+        message = (
+            f"needs {needed_gb:.2f} GB at {settings.context_tokens} tokens; "
+            f"{available:.2f} GB of RAM is available"
+        )
         if not force:
             raise CheckFailed(f"{path}: will not fit: {message} (use --force to try anyway)")
         checks.append(f"forced: {message}")
     else:
         checks.append(f"fits: {needed_gb:.2f} GB predicted, {available:.1f} GB available")
-    return PreLoad(facts, digest, match, template, predicted, checks)
+    return PreLoad(facts, digest, match, template, predicted, checks, settings)

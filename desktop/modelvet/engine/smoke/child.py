@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from modelvet.engine.smoke.probes import judge
-from modelvet.engine.smoke.protocol import SmokeRequest, encode, parse_buffers
+from modelvet.engine.smoke.protocol import PromptLine, SmokeRequest, encode, parse_buffers
 
 
 def emit(event: str, **payload: Any) -> None:
@@ -63,24 +63,35 @@ def load(request: SmokeRequest) -> Any:
     start = time.perf_counter()
     with captured_stderr() as log:
         llm = llama_cpp.Llama(
-            model_path=request.model_path, n_ctx=request.context_tokens,
-            n_threads=request.n_threads, n_gpu_layers=request.gpu_layers,
-            flash_attn=request.flash_attention, type_k=kv_types[request.kv_cache_type],
-            type_v=kv_types[request.kv_cache_type], chat_format=request.chat_format,
+            model_path=request.model_path,
+            n_ctx=request.context_tokens,
+            n_threads=request.n_threads,
+            n_gpu_layers=request.gpu_layers,
+            flash_attn=request.flash_attention,
+            type_k=kv_types[request.kv_cache_type],
+            type_v=kv_types[request.kv_cache_type],
+            chat_format=request.chat_format,
             verbose=True,
         )
     seconds = time.perf_counter() - start
     emit("buffers", mib=parse_buffers("\n".join(log)))
-    emit("loaded", seconds=seconds, n_ctx=llm.n_ctx(), n_threads=llm.n_threads,
-         peak_rss_bytes=peak_rss_bytes())
+    emit(
+        "loaded",
+        seconds=seconds,
+        n_ctx=llm.n_ctx(),
+        n_threads=llm.n_threads,
+        peak_rss_bytes=peak_rss_bytes(),
+    )
     return llm
 
 
 def measure_generation(llm: Any, request: SmokeRequest) -> None:
     """Prompt processing and greedy generation timed directly around llama.cpp's eval."""
     emit("stage", stage="measuring", detail=f"generating {request.generate_tokens} tokens")
-    prompt = ("Write a short story about a lighthouse keeper who finds a message in a bottle. "
-              "Describe the sea, the weather and the keeper's thoughts in detail.")
+    prompt = (
+        "Write a short story about a lighthouse keeper who finds a message in a bottle. "
+        "Describe the sea, the weather and the keeper's thoughts in detail."
+    )
     tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True)
     llm.reset()
     start = time.perf_counter()
@@ -98,10 +109,15 @@ def measure_generation(llm: Any, request: SmokeRequest) -> None:
         llm.eval([token])
         generated += 1
     gen_seconds = time.perf_counter() - gen_start
-    emit("timing", prompt_tokens=len(tokens), prompt_seconds=prefill_seconds,
-         generated_tokens=generated, generation_seconds=gen_seconds,
-         time_to_first_token_s=(first_token_at or gen_start) - start,
-         peak_rss_bytes=peak_rss_bytes())
+    emit(
+        "timing",
+        prompt_tokens=len(tokens),
+        prompt_seconds=prefill_seconds,
+        generated_tokens=generated,
+        generation_seconds=gen_seconds,
+        time_to_first_token_s=(first_token_at or gen_start) - start,
+        peak_rss_bytes=peak_rss_bytes(),
+    )
 
 
 def chat(llm: Any, prompt: str, max_tokens: int, stream: bool) -> tuple[str, int, float]:
@@ -111,8 +127,12 @@ def chat(llm: Any, prompt: str, max_tokens: int, stream: bool) -> tuple[str, int
     parts: list[str] = []
     count = 0
     chunks = llm.create_chat_completion(
-        messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens,
-        temperature=0.0, top_k=1, stream=True)
+        messages=[{"role": "user", "content": prompt}],
+        max_tokens=max_tokens,
+        temperature=0.0,
+        top_k=1,
+        stream=True,
+    )
     for chunk in chunks:
         piece = chunk["choices"][0]["delta"].get("content") or ""
         if not piece:
@@ -136,9 +156,32 @@ def run(request: SmokeRequest) -> None:
             emit("stage", stage="probe", detail=probe.id)
             text, count, seconds = chat(llm, probe.prompt, probe.max_tokens, stream=False)
             passed, why = judge(probe, text)
-            emit("probe", id=probe.id, task=probe.task, prompt=probe.prompt, answer=text,
-                 passed=passed, why=why, tokens=count, seconds=seconds)
+            emit(
+                "probe",
+                id=probe.id,
+                task=probe.task,
+                prompt=probe.prompt,
+                answer=text,
+                passed=passed,
+                why=why,
+                tokens=count,
+                seconds=seconds,
+            )
     emit("result", peak_rss_bytes=peak_rss_bytes())
+    if request.interactive:
+        serve_prompts(llm)
+
+
+def serve_prompts(llm: Any) -> None:
+    """Keep the model loaded and answer each prompt line until stdin closes."""
+    for line in sys.stdin:
+        try:
+            asked = PromptLine.model_validate_json(line)
+        except ValueError as error:
+            emit("error", stage="prompt", message=f"bad prompt line: {error}")
+            continue
+        text, count, seconds = chat(llm, asked.prompt, asked.max_tokens, stream=True)
+        emit("answer", text=text, tokens=count, seconds=seconds)
 
 
 def main() -> int:

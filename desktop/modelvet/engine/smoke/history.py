@@ -41,16 +41,26 @@ def record(result: SmokeResult, path: Path | None = None) -> int:
         cursor = connection.execute(
             "INSERT INTO runs (started_at, file, sha256, settings, passed, "
             "generation_tokens_per_s, result_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (datetime.now(UTC).isoformat(timespec="seconds"), result.file, result.sha256,
-             result.settings, int(result.passed), result.measured.generation_tokens_per_s,
-             json.dumps(result.to_json_dict())))
+            (
+                datetime.now(UTC).isoformat(timespec="seconds"),
+                result.file,
+                result.sha256,
+                result.settings,
+                int(result.passed),
+                result.measured.generation_tokens_per_s,
+                json.dumps(result.to_json_dict()),
+            ),
+        )
         return int(cursor.lastrowid or 0)
 
 
-def runs(sha256: str | None = None, path: Path | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def runs(
+    sha256: str | None = None, path: Path | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     """Recent runs, newest first; only those of one file when its hash is given."""
-    query = ("SELECT id, started_at, file, sha256, settings, passed, generation_tokens_per_s "
-             "FROM runs")
+    query = (
+        "SELECT id, started_at, file, sha256, settings, passed, generation_tokens_per_s FROM runs"
+    )
     args: tuple[Any, ...] = ()
     if sha256:
         query += " WHERE sha256 = ?"

@@ -1,4 +1,4 @@
-"""A small fixed battery of prompts, each checked automatically: is the model usable for the tasks?"""
+"""A small fixed battery of prompts, each checked automatically: is the model usable?"""
 
 from __future__ import annotations
 
@@ -36,24 +36,51 @@ LANGUAGE_PROBES: dict[str, tuple[str, str]] = {
 def battery(tasks: list[str], languages: list[str]) -> list[ProbeSpec]:
     """The fixed probes, plus one prompt per requested language."""
     probes = [
-        ProbeSpec(id="arithmetic", task="math", check="contains", expected="42",
-                  prompt="What is 17 + 25? Answer with the number only.", max_tokens=16),
-        ProbeSpec(id="json", task="general", check="json",
-                  prompt='Reply with only a JSON object with the keys "name" and "age" for a '
-                         "person called Alice who is 30 years old.", max_tokens=64),
-        ProbeSpec(id="code", task="coding", check="python",
-                  prompt="Write a Python function add(a, b) that returns a + b. Reply with the "
-                         "code only.", max_tokens=96),
-        ProbeSpec(id="summary", task="rag", check="summary",
-                  prompt=f"Summarise this paragraph in one sentence:\n\n{SUMMARY_PARAGRAPH}",
-                  max_tokens=96),
+        ProbeSpec(
+            id="arithmetic",
+            task="math",
+            check="contains",
+            expected="42",
+            prompt="What is 17 + 25? Answer with the number only.",
+            max_tokens=16,
+        ),
+        ProbeSpec(
+            id="json",
+            task="general",
+            check="json",
+            prompt='Reply with only a JSON object with the keys "name" and "age" for a '
+            "person called Alice who is 30 years old.",
+            max_tokens=64,
+        ),
+        ProbeSpec(
+            id="code",
+            task="coding",
+            check="python",
+            prompt="Write a Python function add(a, b) that returns a + b. Reply with the "
+            "code only.",
+            max_tokens=96,
+        ),
+        ProbeSpec(
+            id="summary",
+            task="rag",
+            check="summary",
+            prompt=f"Summarise this paragraph in one sentence:\n\n{SUMMARY_PARAGRAPH}",
+            max_tokens=96,
+        ),
     ]
     for language in dict.fromkeys(languages):
         if language in LANGUAGE_PROBES:
             prompt, answer = LANGUAGE_PROBES[language]
-            probes.append(ProbeSpec(id=f"language-{language}", task="multilingual",
-                                    check="contains", expected=answer, prompt=prompt,
-                                    max_tokens=24))
+            probes.append(
+                ProbeSpec(
+                    id=f"language-{language}",
+                    task="multilingual",
+                    check="contains",
+                    expected=answer,
+                    prompt=prompt,
+                    max_tokens=24,
+                )
+            )
     return probes
 
 
@@ -85,8 +112,9 @@ def judge(probe: ProbeSpec, answer: str) -> tuple[bool, str]:
             tree = ast.parse(code)
         except SyntaxError as error:
             return False, f"not valid Python: {error.msg} (line {error.lineno})"
-        ok = any(isinstance(node, ast.FunctionDef) and node.name == "add"
-                 for node in ast.walk(tree))
+        ok = any(
+            isinstance(node, ast.FunctionDef) and node.name == "add" for node in ast.walk(tree)
+        )
         return ok, "parses, defines add()" if ok else "parses, but defines no add()"
     words = answer.split()
     hits = [k for k in _SUMMARY_KEYWORDS if k in answer.lower()]

@@ -27,6 +27,7 @@ class SmokeRequest(BaseModel):
     prompt: str | None = None
     max_prompt_tokens: int = 256
     chat_format: str | None = Field(None, description="Override the embedded chat template")
+    interactive: bool = Field(False, description="After the run, answer prompt lines on stdin")
 
 
 class ProbeSpec(BaseModel):
@@ -38,6 +39,15 @@ class ProbeSpec(BaseModel):
     check: Literal["contains", "json", "python", "summary"]
     expected: str | None = None
     max_tokens: int = 128
+
+
+class PromptLine(BaseModel):
+    """A further prompt for an interactive child (one JSON line on its stdin)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str
+    max_tokens: int = 256
 
 
 def encode(event: str, **payload: Any) -> str:
@@ -58,7 +68,8 @@ def decode(line: str) -> dict[str, Any] | None:
 # llama.cpp's own report of what it allocated, as it prints when loading a model.
 _BUFFER = re.compile(
     r"(?P<device>[\w.-]+)\s+(?P<kind>model|KV|compute|output|RS) buffer size\s*=\s*"
-    r"(?P<mib>[\d.]+)\s*MiB")
+    r"(?P<mib>[\d.]+)\s*MiB"
+)
 
 
 def parse_buffers(log: str) -> dict[str, float]:

@@ -91,11 +91,14 @@ def measured_from(events: list[dict[str, Any]]) -> Measured:
             measured.loaded_rss_bytes = event["peak_rss_bytes"]
         elif kind == "timing":
             measured.prompt_tokens = event["prompt_tokens"]
-            measured.prompt_tokens_per_s = event["prompt_tokens"] / max(event["prompt_seconds"], 1e-9)
+            measured.prompt_tokens_per_s = event["prompt_tokens"] / max(
+                event["prompt_seconds"], 1e-9
+            )
             measured.generated_tokens = event["generated_tokens"]
             if event["generated_tokens"]:
-                measured.generation_tokens_per_s = (event["generated_tokens"]
-                                                    / max(event["generation_seconds"], 1e-9))
+                measured.generation_tokens_per_s = event["generated_tokens"] / max(
+                    event["generation_seconds"], 1e-9
+                )
             measured.time_to_first_token_s = event["time_to_first_token_s"]
         if "peak_rss_bytes" in event:
             measured.peak_rss_bytes = max(measured.peak_rss_bytes or 0, event["peak_rss_bytes"])
@@ -105,27 +108,48 @@ def measured_from(events: list[dict[str, Any]]) -> Measured:
 def comparisons(predicted: dict[str, Any], measured: Measured) -> list[Comparison]:
     """Predicted against measured: llama.cpp's buffers, total memory, generation speed."""
     buffers = measured.buffers_mib
-    pairs = [("weights", "weights_bytes", "model"), ("KV cache", "kv_cache_bytes", "kv"),
-             ("compute buffer", "compute_bytes", "compute")]
-    rows = [Comparison(quantity=name, unit="MiB",
-                       predicted=(predicted.get(key) or 0) / MIB if predicted.get(key) else None,
-                       measured=buffers.get(kind))
-            for name, key, kind in pairs]
+    pairs = [
+        ("weights", "weights_bytes", "model"),
+        ("KV cache", "kv_cache_bytes", "kv"),
+        ("compute buffer", "compute_bytes", "compute"),
+    ]
+    rows = [
+        Comparison(
+            quantity=name,
+            unit="MiB",
+            predicted=(predicted.get(key) or 0) / MIB if predicted.get(key) else None,
+            measured=buffers.get(kind),
+        )
+        for name, key, kind in pairs
+    ]
     reported = sum(buffers.get(k, 0.0) for k in ("model", "kv", "compute", "output"))
-    rows.append(Comparison(
-        quantity="total of llama.cpp's buffers", unit="MiB",
-        predicted=predicted["total_bytes"] / MIB if predicted.get("total_bytes") else None,
-        measured=reported or None))
+    rows.append(
+        Comparison(
+            quantity="total of llama.cpp's buffers",
+            unit="MiB",
+            predicted=predicted["total_bytes"] / MIB if predicted.get("total_bytes") else None,
+            measured=reported or None,
+        )
+    )
     model_rss = None
     if measured.loaded_rss_bytes and measured.baseline_rss_bytes is not None:
         model_rss = (measured.loaded_rss_bytes - measured.baseline_rss_bytes) / MIB
-    rows.append(Comparison(
-        quantity="total: memory the load added to the process", unit="MiB",
-        predicted=predicted["total_bytes"] / MIB if predicted.get("total_bytes") else None,
-        measured=model_rss))
-    rows.append(Comparison(quantity="generation speed", unit="tokens/s",
-                           predicted=predicted.get("predicted_tokens_per_s"),
-                           measured=measured.generation_tokens_per_s))
+    rows.append(
+        Comparison(
+            quantity="total: memory the load added to the process",
+            unit="MiB",
+            predicted=predicted["total_bytes"] / MIB if predicted.get("total_bytes") else None,
+            measured=model_rss,
+        )
+    )
+    rows.append(
+        Comparison(
+            quantity="generation speed",
+            unit="tokens/s",
+            predicted=predicted.get("predicted_tokens_per_s"),
+            measured=measured.generation_tokens_per_s,
+        )
+    )
     return rows
 
 

@@ -28,8 +28,12 @@ def child_command() -> list[str]:
 class SmokeSession:
     """One run of the child. `run()` blocks; `cancel()` may be called from another thread."""
 
-    def __init__(self, request: SmokeRequest, on_event: Callable[[dict[str, Any]], None],
-                 timeout_s: float = 600.0) -> None:
+    def __init__(
+        self,
+        request: SmokeRequest,
+        on_event: Callable[[dict[str, Any]], None],
+        timeout_s: float = 600.0,
+    ) -> None:
         self.request = request
         self.on_event = on_event
         self.timeout_s = timeout_s
@@ -42,16 +46,22 @@ class SmokeSession:
 
     def run(self) -> list[dict[str, Any]]:
         self._process = subprocess.Popen(
-            child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            child_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert self._process.stdin and self._process.stdout and self._process.stderr
         self._process.stdin.write(self.request.model_dump_json() + "\n")
         self._process.stdin.close()
         stderr_lines: list[str] = []
-        drain = threading.Thread(target=lambda: stderr_lines.extend(self._process.stderr),  # type: ignore[union-attr]
-                                 daemon=True)
+        stderr = self._process.stderr
+        drain = threading.Thread(target=lambda: stderr_lines.extend(stderr), daemon=True)
         drain.start()
         watchdog = threading.Timer(self.timeout_s, self._on_timeout)
         watchdog.start()

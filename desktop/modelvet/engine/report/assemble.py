@@ -1,0 +1,166 @@
+"""Builds the DecisionRecord from a Recommendation, the resolved security rules and the catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from modelvet import __version__
+from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.hardware import HardwareSpec
+from modelvet.engine.profile import Profile, parse_profile
+from modelvet.engine.rank.result import ExcludedModel, Recommendation
+from modelvet.engine.report.provenance import recorded_model
+from modelvet.engine.report.record import (
+    DecisionRecord,
+    HardwareFacts,
+    OrganisationFacts,
+    PolicyBasis,
+    RecordedExclusion,
+    RecordedFailure,
+    Requirements,
+    SecurityRule,
+    SmokeProbe,
+    SmokeRow,
+    SmokeSection,
+)
+from modelvet.engine.security import ResolvedSecurity, resolve_security
+from modelvet.engine.smoke.result import SmokeResult
+
+_SECURITY_LABELS = {
+    "deployment": "Deployment",
+    "blocked_origins": "Blocked origins (developer, parent, base model, file publisher)",
+    "allowed_origins": "Allowed origins only",
+    "require_commercial_use": "Licence must permit commercial use",
+    "forbid_field_of_use_restrictions": "No licence bans on uses our sector needs",
+    "require_osi_license": "OSI-approved licence required",
+    "min_openness": "Minimum openness (Model Openness Framework)",
+    "require_published_hashes": "Publisher must state the file's sha256",
+}
+# Which security setting each policy rule enforces.
+_RULE_SETTING = {
+    "deployment": "deployment", "origin": "blocked_origins", "allowed-origin": "allowed_origins",
+    "commercial-use": "require_commercial_use",
+    "field-of-use": "forbid_field_of_use_restrictions", "osi-licence": "require_osi_license",
+    "openness": "min_openness", "published-hash": "require_published_hashes",
+}
+
+
+def _words(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    return "no requirement" if value is None else str(value)
+
+
+def _source(origin: str) -> str:
+    return f"policy preset {origin.removeprefix('policy ')}" if origin.startswith(
+        "policy ") else origin
+
+
+def security_rules(security: ResolvedSecurity) -> list[SecurityRule]:
+    return [SecurityRule(setting=name, label=label, value=_words(getattr(security, name)),
+                         source=_source(security.origin_of.get(name, "default")))
+            for name, label in _SECURITY_LABELS.items()]
+
+
+def _hardware_source(spec: HardwareSpec) -> str:
+    if spec.origin.startswith("preset:"):
+        return f"hardware preset {spec.origin.removeprefix('preset:')}, named in the profile"
+    return {"detected": "detected on this machine",
+            "profile": "described in the profile"}.get(spec.origin, spec.origin)
+
+
+def _hardware_short(spec: HardwareSpec) -> str:
+    if spec.origin.startswith("preset:"):
+        return f"preset {spec.origin.removeprefix('preset:')}"
+    return {"detected": "detected", "profile": "described in the profile"}.get(
+        spec.origin, spec.origin)
+
+
+def hardware_facts(spec: HardwareSpec) -> HardwareFacts:
+    details = [f"GPU: {g.name}, {g.memory_gb:g} GB"
+               + (f", {g.bandwidth_gbs:g} GB/s" if g.bandwidth_gbs else "") for g in spec.gpus]
+    details.append(f"RAM: {spec.ram_gb:g} GB" + (
+        f", {spec.ram_bandwidth_gbs:g} GB/s" if spec.ram_bandwidth_gbs else ", bandwidth unknown")
+        + (" (unified with the GPU)" if spec.unified_memory else ""))
+    if spec.cpu_model or spec.cpu_cores:
+        details.append(f"CPU: {spec.cpu_model or 'model unknown'}, "
+                       f"{spec.cpu_cores or '?'} cores")
+    details += [f"note: {w}" for w in spec.warnings]
+    return HardwareFacts(name=spec.name, source=_hardware_source(spec), details=details,
+                         sources=spec.sources)
+
+
+def _failure(rule: str, detail: str, profile: Profile, security: ResolvedSecurity,
+             hardware: HardwareSpec) -> RecordedFailure:
+    """Name the setting behind a failed rule and who set it (policy preset, profile, default)."""
+    org, cap = profile.organisation, profile.capability
+    if rule in _RULE_SETTING:
+        name = _RULE_SETTING[rule]
+        setting = f"{name} = {_words(getattr(security, name))}"
+        if rule == "field-of-use":
+            setting += f"; sector = {org.sector}"
+        source = _source(security.origin_of.get(name, "default"))
+        return RecordedFailure(rule=rule, detail=detail, setting=setting, source=source)
+    setting, source = {
+        "fit": (f"hardware: {_hardware_short(hardware)}; context_tokens = {cap.context_tokens}",
+                "profile" if hardware.origin != "detected" else "this machine and the profile"),
+        "context": (f"context_tokens = {cap.context_tokens}", "profile"),
+        "modality": (f"tasks = {', '.join(cap.tasks)}", "profile"),
+        "user-cap": (f"expected_monthly_users = {org.expected_monthly_users}", "profile"),
+        "licence-region": (f"organisation country = {org.country}", "profile"),
+    }.get(rule, ("", "ModelVet rule"))
+    return RecordedFailure(rule=rule, detail=detail, setting=setting, source=source)
+
+
+def _exclusion(item: ExcludedModel, profile: Profile, security: ResolvedSecurity,
+               hardware: HardwareSpec) -> RecordedExclusion:
+    return RecordedExclusion(
+        model_id=item.model_id, name=item.name, developer=item.developer,
+        developer_country=item.developer_country, license=item.license,
+        failures=[_failure(r.rule, r.detail, profile, security, hardware) for r in item.reasons])
+
+
+def smoke_section(result: SmokeResult) -> SmokeSection:
+    return SmokeSection(
+        file=result.file, sha256=result.sha256, catalog_model_id=result.catalog_model_id,
+        settings=result.settings, passed=result.passed, verdict=result.verdict,
+        checks=result.checks, probes_passed=result.probes_passed,
+        comparisons=[SmokeRow(quantity=c.quantity, unit=c.unit, predicted=c.predicted,
+                              measured=c.measured, ratio=c.ratio) for c in result.comparisons],
+        probes=[SmokeProbe(id=p.id, task=p.task, passed=p.passed, why=p.why)
+                for p in result.probes])
+
+
+def build_record(recommendation: Recommendation, catalog: Catalog,
+                 smoke: SmokeResult | None = None,
+                 now: dt.datetime | None = None) -> DecisionRecord:
+    """Everything the approver needs, with the source of every rule and every fact."""
+    profile = parse_profile(recommendation.profile, "recommendation.profile")
+    security = resolve_security(profile, catalog)
+    preset = security.policy
+    cap = profile.capability
+    return DecisionRecord(
+        title=f"Model decision record: {profile.name}" if profile.name
+        else "Model decision record",
+        profile_name=profile.name,
+        generated_at=(now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
+        modelvet_version=__version__,
+        catalog_version=recommendation.catalog_version,
+        catalog_date=catalog.meta.catalog_date if catalog.meta else None,
+        organisation=OrganisationFacts(**profile.organisation.model_dump()),
+        security=security_rules(security),
+        policy=PolicyBasis(id=preset.id, name=preset.name, basis=preset.basis,
+                           basis_urls=preset.basis_urls) if preset else None,
+        hardware=hardware_facts(recommendation.hardware),
+        requirements=Requirements(tasks=list(cap.tasks), context_tokens=cap.context_tokens,
+                                  min_tokens_per_s=cap.min_tokens_per_s,
+                                  languages=cap.languages, kv_cache_type=cap.kv_cache_type),
+        settings=recommendation.settings,
+        assumptions=recommendation.assumptions,
+        recommended=[recorded_model(catalog, item) for item in recommendation.recommended],
+        excluded=[_exclusion(item, profile, security, recommendation.hardware)
+                  for item in recommendation.excluded],
+        smoke=smoke_section(smoke) if smoke else None,
+    )

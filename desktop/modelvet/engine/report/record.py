@@ -1,0 +1,158 @@
+"""The decision record as a value: everything a report shows, in the order an approver reads it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict
+
+from modelvet.engine.rank.result import RecommendedModel
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganisationFacts(_Value):
+    country: str
+    sector: str
+    expected_monthly_users: int
+
+
+class SecurityRule(_Value):
+    """One effective security rule, its value in words, and who set it."""
+
+    setting: str
+    label: str
+    value: str
+    source: str
+
+
+class PolicyBasis(_Value):
+    id: str
+    name: str
+    basis: str
+    basis_urls: list[str]
+
+
+class HardwareFacts(_Value):
+    name: str
+    source: str
+    details: list[str]
+    sources: list[str]
+
+
+class Requirements(_Value):
+    tasks: list[str]
+    context_tokens: int
+    min_tokens_per_s: float
+    languages: list[str]
+    kv_cache_type: str
+
+
+class SourceRef(_Value):
+    """One URL and the facts the catalog takes from it."""
+
+    facts: list[str]
+    url: str
+
+
+class Ancestor(_Value):
+    """A model this one derives from (base model of a fine-tune, distill or merge)."""
+
+    model_id: str
+    name: str
+    developer: str
+    developer_country: str
+    lineage: str | None
+    repo: str | None
+    card_url: str
+
+
+class RecordedModel(_Value):
+    """A recommended model with the provenance the catalog holds for its facts."""
+
+    recommended: RecommendedModel
+    origin_chain: list[str]
+    ancestors: list[Ancestor]
+    license_spdx: str | None
+    official_file: bool | None
+    file_repo: str | None
+    revision: str | None
+    file_source: str | None
+    architecture: str | None
+    architecture_family: str | None
+    sources: list[SourceRef]
+
+
+class RecordedFailure(_Value):
+    """One rule that excluded a model, the setting behind the rule, and who set it."""
+
+    rule: str
+    detail: str
+    setting: str
+    source: str
+
+
+class RecordedExclusion(_Value):
+    model_id: str
+    name: str
+    developer: str
+    developer_country: str
+    license: str
+    failures: list[RecordedFailure]
+
+
+class SmokeRow(_Value):
+    quantity: str
+    unit: str
+    predicted: float | None
+    measured: float | None
+    ratio: float | None
+
+
+class SmokeProbe(_Value):
+    id: str
+    task: str
+    passed: bool
+    why: str
+
+
+class SmokeSection(_Value):
+    file: str
+    sha256: str | None
+    catalog_model_id: str | None
+    settings: str
+    passed: bool
+    verdict: str
+    checks: list[str]
+    comparisons: list[SmokeRow]
+    probes: list[SmokeProbe]
+    probes_passed: int
+
+
+class DecisionRecord(_Value):
+    """What `modelvet report` writes, in every format."""
+
+    schema_version: int = 1
+    title: str
+    profile_name: str | None
+    generated_at: dt.datetime
+    modelvet_version: str
+    catalog_version: str
+    catalog_date: dt.date | None
+    organisation: OrganisationFacts
+    security: list[SecurityRule]
+    policy: PolicyBasis | None
+    hardware: HardwareFacts
+    requirements: Requirements
+    settings: str
+    assumptions: list[str]
+    recommended: list[RecordedModel]
+    excluded: list[RecordedExclusion]
+    smoke: SmokeSection | None
+    sign_off: list[str] = ["Prepared by", "Approved by"]
+
+    @property
+    def generated_at_text(self) -> str:
+        return self.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

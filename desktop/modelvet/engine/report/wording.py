@@ -1,0 +1,142 @@
+"""Numbers and codes in the words every report format uses (one place, so the formats agree)."""
+
+from __future__ import annotations
+
+from modelvet.engine.hardware import GB
+from modelvet.engine.report.record import RecordedModel
+
+PLACEMENTS = {
+    "gpu": "one GPU",
+    "multi-gpu": "several GPUs",
+    "gpu+cpu": "GPU + CPU",
+    "cpu": "CPU only",
+    "hosted": "hosted service",
+}
+
+
+def size(value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    return f"{value / GB:.1f} GB" if value >= GB / 10 else f"{value / 2**20:.0f} MiB"
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    return "unknown" if value is None else f"{value:,.{digits}f}"
+
+
+def speed(value: float | None) -> str:
+    return "not predicted" if value is None else f"{value:.0f} tokens/s"
+
+
+def ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}×"
+
+
+def placement(entry: RecordedModel) -> str:
+    item = entry.recommended
+    label = PLACEMENTS.get(item.placement, item.placement)
+    if item.placement == "gpu+cpu" and item.gpu_share is not None:
+        label += f" ({item.gpu_share:.0%} on GPU)"
+    return label
+
+
+def developer(entry: RecordedModel) -> str:
+    item = entry.recommended
+    return f"{item.developer} ({item.developer_country})"
+
+
+def params(entry: RecordedModel) -> str:
+    item = entry.recommended
+    if item.total_params_b is None:
+        return "unknown"
+    if item.active_params_b and item.active_params_b != item.total_params_b:
+        return f"{item.total_params_b:g} B total, {item.active_params_b:g} B active"
+    return f"{item.total_params_b:g} B"
+
+
+def file_line(entry: RecordedModel) -> str:
+    """'Q4_K_M GGUF from IBM (US), the developer's own file' or why there is no file."""
+    item = entry.recommended
+    if item.placement == "hosted":
+        return f"hosted by {item.publisher or 'the developer'}: no file"
+    kind = f"{item.quant or '?'} {(item.format or '').upper()}".strip()
+    if not item.publisher:
+        return (f"{kind}: no published file in the catalog; quantise the developer's "
+                f"weights yourself (size estimated from the parameter count)")
+    country = f" ({item.publisher_country})" if item.publisher_country else ""
+    own = ", the developer's own file" if entry.official_file else ", a third-party file"
+    return f"{kind} from {item.publisher}{country}{own}"
+
+
+def file_size(entry: RecordedModel) -> str:
+    item = entry.recommended
+    status = f" ({item.size_status})" if item.size_status else ""
+    return f"{size(item.file_size_bytes or item.memory.weights_bytes)}{status}"
+
+
+def memory_line(entry: RecordedModel) -> str:
+    item = entry.recommended
+    mem = item.memory
+    headroom = (f", {item.memory_headroom:.0%} headroom"
+                if item.memory_headroom is not None else "")
+    return (f"{size(item.predicted_memory_bytes)} (weights {size(mem.weights_bytes)}, "
+            f"KV cache {size(mem.kv_cache_bytes)}, compute {size(mem.compute_bytes)})"
+            f"{headroom}")
+
+
+def speed_line(entry: RecordedModel, target: float) -> str:
+    item = entry.recommended
+    if item.predicted_tokens_per_s is None:
+        return "not predicted"
+    verdict = "meets" if item.meets_speed_target else "below"
+    return f"{speed(item.predicted_tokens_per_s)} ({verdict} the {target:g} tokens/s target)"
+
+
+def lineage(entry: RecordedModel) -> str:
+    return "; ".join(f"{a.lineage or 'derived'} of {a.name} by {a.developer} "
+                     f"({a.developer_country})" for a in entry.ancestors) or "none (base model)"
+
+
+def score_line(entry: RecordedModel) -> str:
+    item = entry.recommended
+    return (f"{item.score:.1f} (capability {item.capability:.0f} minus quantisation "
+            f"{item.quant_penalty:.1f})")
+
+
+def facts_table(entry: RecordedModel, target: float) -> list[tuple[str, str]]:
+    """The label/value rows shown for each recommended model, in every format."""
+    item = entry.recommended
+    rows = [
+        ("Developer", developer(entry)),
+        ("Origin chain", "; ".join(entry.origin_chain)),
+        ("Derived from", lineage(entry)),
+        ("Licence", item.license_name + (f" (SPDX {entry.license_spdx})" if entry.license_spdx
+                                         and not entry.license_spdx.startswith("LicenseRef-")
+                                         else "")),
+        ("Licence text", item.license_url),
+        ("Parameters", params(entry)),
+        ("Architecture", entry.architecture or "not in the catalog"),
+        ("Context length", f"{item.context_length:,} tokens" if item.context_length
+         else "unknown"),
+        ("File", file_line(entry)),
+    ]
+    if item.placement == "hosted":
+        return rows + [("Placement", placement(entry)),
+                       ("Certifications", ", ".join(item.certifications) or "none listed"),
+                       ("Score", score_line(entry))]
+    if item.repo:
+        rows.append(("Developer's repository", item.repo))
+    if entry.file_repo:
+        rows.append(("File repository", entry.file_repo + (
+            f" @ {entry.revision}" if entry.revision else "")))
+    if item.files:
+        rows.append(("File names", ", ".join(item.files)))
+    rows += [
+        ("File size", file_size(entry)),
+        ("SHA-256", item.sha256 or "not stated by the publisher"),
+        ("Placement", placement(entry)),
+        ("Predicted memory", memory_line(entry)),
+        ("Predicted speed", speed_line(entry, target)),
+        ("Score", score_line(entry)),
+    ]
+    return rows

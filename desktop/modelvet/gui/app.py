@@ -1,0 +1,94 @@
+"""Starts the wizard: the Qt application, its look, and the offscreen snapshot mode."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def seconds_since_process_start() -> float:
+    import psutil
+
+    return time.time() - psutil.Process().create_time()
+
+
+def _style(app: object) -> str:
+    """Colours derived from the palette, so light and dark system themes both read well."""
+    from PySide6.QtGui import QPalette
+
+    palette = app.palette()  # type: ignore[attr-defined]
+    text = palette.color(QPalette.ColorRole.WindowText)
+    window = palette.color(QPalette.ColorRole.Window)
+    mix = [
+        int(text.red() * 0.6 + window.red() * 0.4),
+        int(text.green() * 0.6 + window.green() * 0.4),
+        int(text.blue() * 0.6 + window.blue() * 0.4),
+    ]
+    hint = "#{:02x}{:02x}{:02x}".format(*mix)
+    return f"""
+        QLabel#pageTitle {{ font-size: 15pt; font-weight: 600; }}
+        QLabel#hint {{ color: {hint}; }}
+        QLabel#verdict {{ font-size: 12pt; font-weight: 600; }}
+        QListWidget#steps {{ font-size: 11pt; padding: 6px; }}
+        QListWidget#steps::item {{ padding: 6px 4px; }}
+        QGroupBox {{ font-weight: 600; }}
+        QGroupBox QLabel, QGroupBox QCheckBox, QGroupBox QRadioButton {{ font-weight: normal; }}
+    """
+
+
+def create_app() -> object:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is None:
+        QApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ModelVet")
+    app.setOrganizationName("ModelVet")
+    app.setStyle("Fusion")
+    app.setStyleSheet(_style(app))
+    return app
+
+
+def build_window(profile_path: str | None, detect_hardware: bool = True) -> object:
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.engine.profile import load_profile
+    from modelvet.gui.window import MainWindow
+
+    catalog = bundled_catalog()
+    profile = load_profile(profile_path) if profile_path else None
+    window = MainWindow(
+        catalog, detect_hardware=detect_hardware and (profile is None or profile.hardware is None)
+    )
+    if profile is not None:
+        window.profile_path = Path(profile_path)  # type: ignore[arg-type]
+        window.load_everywhere(profile)
+    return window
+
+
+def run(
+    profile_path: str | None = None, snapshot_dir: str | None = None, with_smoke: bool = False
+) -> int:
+    app = create_app()
+    if snapshot_dir:
+        from modelvet.gui.snapshot import snapshot
+
+        return snapshot(app, profile_path, Path(snapshot_dir), with_smoke=with_smoke)
+    window = build_window(profile_path)
+    window.show()  # type: ignore[attr-defined]
+    if profile_path:
+        window.go_to(4)  # type: ignore[attr-defined]
+    if os.environ.get("MODELVET_EXIT_WHEN_READY"):
+        from PySide6.QtCore import QTimer
+
+        def ready() -> None:
+            print(f"ready {seconds_since_process_start():.3f}", flush=True)
+            window.close()  # type: ignore[attr-defined]
+            app.quit()  # type: ignore[attr-defined]
+
+        QTimer.singleShot(0, ready)
+    return int(app.exec())  # type: ignore[attr-defined]

@@ -1,0 +1,121 @@
+"""Capability against memory: recommended in colour, excluded in grey, hardware as lines."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from modelvet.engine.hardware import GB
+from modelvet.engine.rank.result import Recommendation
+
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 24, 28, 44
+
+
+class CapabilityMemoryChart(QWidget):
+    """A log-scale memory axis (1–1000 GB) so a 1 GB model and a 400 GB one both show."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Chart of capability score against predicted memory")
+        self.setMinimumSize(420, 260)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.points: list[tuple[float, float, str, bool]] = []
+        self.limits: list[tuple[float, str]] = []
+
+    def set_recommendation(self, result: Recommendation | None) -> None:
+        self.points = []
+        self.limits = []
+        if result is not None:
+            for item in result.recommended:
+                if item.predicted_memory_bytes:
+                    self.points.append(
+                        (item.predicted_memory_bytes / GB, item.score, item.name, True)
+                    )
+            for excluded in result.excluded:
+                if excluded.smallest_memory_bytes:
+                    self.points.append(
+                        (
+                            excluded.smallest_memory_bytes / GB,
+                            excluded.capability or 0.0,
+                            excluded.name,
+                            False,
+                        )
+                    )
+            hardware = result.hardware
+            gpu = sum(g.memory_gb for g in hardware.gpus)
+            if gpu:
+                self.limits.append((gpu, f"GPU {gpu:.0f} GB"))
+            self.limits.append(
+                (hardware.ram_gb + (0 if hardware.unified_memory else gpu), "all memory")
+            )
+        self.update()
+
+    def _x(self, memory_gb: float, plot: QRectF) -> float:
+        low, high = math.log10(0.5), math.log10(2000)
+        share = (math.log10(max(memory_gb, 0.5)) - low) / (high - low)
+        return plot.left() + min(max(share, 0.0), 1.0) * plot.width()
+
+    def _y(self, score: float, plot: QRectF) -> float:
+        return plot.bottom() - min(max(score, 0.0), 100.0) / 100 * plot.height()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        palette = self.palette()
+        text = palette.color(QPalette.ColorRole.Text)
+        painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
+        plot = QRectF(
+            MARGIN_LEFT,
+            MARGIN_TOP,
+            self.width() - MARGIN_LEFT - MARGIN_RIGHT,
+            self.height() - MARGIN_TOP - MARGIN_BOTTOM,
+        )
+        self._axes(painter, plot, text)
+        for memory_gb, label in self.limits:
+            x = self._x(memory_gb, plot)
+            painter.setPen(QPen(QColor("#c0392b"), 1.5, Qt.PenStyle.DashLine))
+            painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
+            painter.drawText(QPointF(x + 4, plot.top() + 12), label)
+        grey = QColor(text)
+        grey.setAlpha(70)
+        accent = palette.color(QPalette.ColorRole.Highlight)
+        for memory_gb, score, _name, chosen in sorted(self.points, key=lambda p: p[3]):
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(accent if chosen else grey)
+            radius = 5 if chosen else 3.5
+            painter.drawEllipse(
+                QPointF(self._x(memory_gb, plot), self._y(score, plot)), radius, radius
+            )
+        painter.setPen(text)
+        top = sorted((p for p in self.points if p[3]), key=lambda p: -p[1])[:5]
+        for memory_gb, score, name, _ in top:
+            painter.drawText(QPointF(self._x(memory_gb, plot) + 7, self._y(score, plot) - 5), name)
+        painter.end()
+
+    def _axes(self, painter: QPainter, plot: QRectF, text: QColor) -> None:
+        painter.setPen(QPen(text, 1))
+        painter.drawRect(plot)
+        small = QFont(self.font())
+        small.setPointSizeF(max(self.font().pointSizeF() * 0.85, 6.0))
+        painter.setFont(small)
+        for gb in (1, 10, 100, 1000):
+            x = self._x(gb, plot)
+            painter.drawLine(QPointF(x, plot.bottom()), QPointF(x, plot.bottom() + 4))
+            painter.drawText(QPointF(x - 12, plot.bottom() + 16), f"{gb} GB")
+        for score in (0, 25, 50, 75, 100):
+            y = self._y(score, plot)
+            painter.drawLine(QPointF(plot.left() - 4, y), QPointF(plot.left(), y))
+            painter.drawText(QPointF(plot.left() - 30, y + 4), str(score))
+        painter.drawText(
+            QPointF(plot.center().x() - 120, self.height() - 8),
+            "predicted memory at your context (log scale)",
+        )
+        painter.save()
+        painter.translate(14, plot.center().y() + 40)
+        painter.rotate(-90)
+        painter.drawText(QPointF(0, 0), "score")
+        painter.restore()
+        painter.setFont(self.font())

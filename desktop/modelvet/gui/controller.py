@@ -1,0 +1,83 @@
+"""Holds the profile being edited and the recommendation for it; pages edit, views observe."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.errors import ModelVetError
+from modelvet.engine.hardware import HardwareSpec, from_request
+from modelvet.engine.profile import Profile
+from modelvet.engine.rank.recommend import PreparedCatalog, prepare, recommend
+from modelvet.engine.rank.result import Recommendation
+
+RECOMPUTE_DELAY_MS = 120  # coalesce bursts of edits (typing a number) into one run
+
+
+class ProfileController(QObject):
+    """The one place that calls the engine. Emits the new result after every change."""
+
+    profileChanged = Signal(object)  # Profile
+    hardwareChanged = Signal(object)  # HardwareSpec
+    recommendationChanged = Signal(object)  # Recommendation
+    errorRaised = Signal(str)
+
+    def __init__(self, catalog: Catalog, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.catalog = catalog
+        self._prepared: PreparedCatalog | None = None
+        self.profile = Profile()
+        self.detected: HardwareSpec | None = None
+        self.recommendation: Recommendation | None = None
+        self._timer = QTimer(self, singleShot=True, interval=RECOMPUTE_DELAY_MS)
+        self._timer.timeout.connect(self.recompute)
+
+    @property
+    def prepared(self) -> PreparedCatalog:
+        if self._prepared is None:
+            self._prepared = prepare(self.catalog)
+        return self._prepared
+
+    def set_profile(self, profile: Profile) -> None:
+        self.profile = profile
+        self.profileChanged.emit(profile)
+        hardware = self.hardware()
+        if hardware is not None:  # signals never carry None (PySide refcount hazard)
+            self.hardwareChanged.emit(hardware)
+        self._timer.start()
+
+    def update(self, **parts: object) -> None:
+        """Replace parts of the profile (organisation=…, security=…, hardware=…, capability=…)."""
+        self.set_profile(self.profile.model_copy(update=parts))
+
+    def set_detected(self, spec: HardwareSpec) -> None:
+        self.detected = spec
+        if self.profile.hardware is None:
+            self.hardwareChanged.emit(spec)
+            self._timer.start()
+
+    def hardware(self) -> HardwareSpec | None:
+        if self.profile.hardware is None:
+            return self.detected
+        try:
+            return from_request(self.profile.hardware, self.catalog)
+        except ModelVetError as error:
+            self.errorRaised.emit(error.message())
+            return None
+
+    def recompute(self) -> None:
+        hardware = self.hardware()
+        if hardware is None:
+            return
+        try:
+            self.recommendation = recommend(self.profile, hardware=hardware, prepared=self.prepared)
+        except ModelVetError as error:
+            self.errorRaised.emit(error.message())
+            return
+        self.recommendationChanged.emit(self.recommendation)
+
+    def flush(self) -> None:
+        """Run a pending recomputation now (snapshots and tests)."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self.recompute()

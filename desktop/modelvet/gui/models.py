@@ -1,0 +1,138 @@
+"""Qt table models over the engine's Recommendation: recommended and excluded models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from modelvet.engine.hardware import GB
+from modelvet.engine.rank.result import ExcludedModel, Recommendation, RecommendedModel
+
+Index = QModelIndex | QPersistentModelIndex
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def gigabytes(value: int | None) -> str:
+    return "–" if value is None else f"{value / GB:.1f} GB"
+
+
+class ResultsTableModel(QAbstractTableModel):
+    """One row per recommended model, in the engine's rank order."""
+
+    COLUMNS = (
+        "#",
+        "Model",
+        "Developer",
+        "Country",
+        "Licence",
+        "Quant",
+        "Placement",
+        "Memory",
+        "Tokens/s",
+        "Score",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[RecommendedModel] = []
+
+    def set_recommendation(self, result: Recommendation | None) -> None:
+        self.beginResetModel()
+        self.items = list(result.recommended) if result else []
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def _cells(self, item: RecommendedModel) -> tuple[tuple[str, Any], ...]:
+        speed = item.predicted_tokens_per_s
+        return (
+            (str(item.rank), item.rank),
+            (item.name, item.name.lower()),
+            (item.developer, item.developer.lower()),
+            (item.developer_country, item.developer_country),
+            (item.license_name, item.license_name.lower()),
+            (item.quant or "hosted", item.quant or ""),
+            (item.placement, item.placement),
+            (gigabytes(item.predicted_memory_bytes), item.predicted_memory_bytes or 0),
+            (
+                "–"
+                if speed is None
+                else f"{speed:.0f}" + ("" if item.meets_speed_target is not False else " (slow)"),
+                speed or 0.0,
+            ),
+            (f"{item.score:.1f}", item.score),
+        )
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item = self.items[index.row()]
+        text, key = self._cells(item)[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return text
+        if role == SORT_ROLE:
+            return key
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return "\n".join(item.reasons)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (0, 7, 8, 9):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class ExcludedTableModel(QAbstractTableModel):
+    """One row per excluded model: who made it, and every rule that excluded it."""
+
+    COLUMNS = ("Model", "Developer", "Country", "Licence", "Rules", "Why")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[ExcludedModel] = []
+
+    def set_recommendation(self, result: Recommendation | None) -> None:
+        self.beginResetModel()
+        self.items = list(result.excluded) if result else []
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item = self.items[index.row()]
+        rules = ", ".join(dict.fromkeys(r.rule for r in item.reasons))
+        cells = (
+            item.name,
+            item.developer,
+            item.developer_country,
+            item.license,
+            rules,
+            " · ".join(r.detail for r in item.reasons),
+        )
+        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+            return cells[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return "\n".join(f"{r.rule}: {r.detail}" for r in item.reasons)
+        return None

@@ -1,0 +1,1 @@
+"""The wizard steps, one module each."""

@@ -1,0 +1,105 @@
+"""Step 7: export the decision record (PDF, HTML, Markdown, JSON, CycloneDX); save the profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from modelvet.engine.errors import ModelVetError
+from modelvet.gui.widgets import heading, hint
+
+FORMATS = (
+    ("pdf", "&PDF — the decision record to hand to an approver", "PDF (*.pdf)"),
+    ("html", "&HTML — the same record for a browser or an intranet page", "HTML (*.html)"),
+    ("md", "&Markdown — for a wiki or a ticket", "Markdown (*.md)"),
+    ("json", "&JSON — the record as data", "JSON (*.json)"),
+    (
+        "cyclonedx",
+        "&CycloneDX ML-BOM — the recommended models for your SBOM tooling",
+        "CycloneDX JSON (*.cdx.json)",
+    ),
+)
+
+
+class ExportPage(QWidget):
+    title = "Export"
+    exportRequested = Signal(str, str)  # format, path
+    saveProfileRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            heading(
+                "Export the decision record",
+                "The record states your organisation and rules (with their legal basis), the "
+                "hardware and assumptions, every recommended model with its reasons and sources, "
+                "every excluded model with the rules that excluded it, the smoke-test results if "
+                "you ran one, and a sign-off block.",
+            )
+        )
+        box = QGroupBox("Format")
+        column = QVBoxLayout(box)
+        self.choice = QButtonGroup(self)
+        self.buttons: dict[str, QRadioButton] = {}
+        for key, label, _ in FORMATS:
+            button = QRadioButton(label)
+            button.setAccessibleName(label.replace("&", ""))
+            self.choice.addButton(button)
+            column.addWidget(button)
+            self.buttons[key] = button
+        self.buttons["pdf"].setChecked(True)
+        layout.addWidget(box)
+        row = QHBoxLayout()
+        export = QPushButton("&Export…")
+        export.setAccessibleName("Export the decision record")
+        export.clicked.connect(self._ask_path)
+        save = QPushButton("&Save profile…")
+        save.setAccessibleName("Save the profile")
+        save.clicked.connect(self.saveProfileRequested)
+        row.addWidget(export)
+        row.addWidget(save)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Export status")
+        layout.addWidget(self.status)
+        layout.addWidget(
+            hint(
+                "Files are written whole or not at all: a failed export never "
+                "leaves a half-written record."
+            )
+        )
+        layout.addStretch(1)
+
+    def fmt(self) -> str:
+        return next(key for key, button in self.buttons.items() if button.isChecked())
+
+    def _ask_path(self) -> None:
+        key = self.fmt()
+        pattern = next(p for k, _, p in FORMATS if k == key)
+        suffix = ".cdx.json" if key == "cyclonedx" else f".{key}"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export decision record", str(Path.home() / f"modelvet-decision{suffix}"), pattern
+        )
+        if path:
+            self.exportRequested.emit(key, path)
+
+    def show_done(self, path: str) -> None:
+        self.status.setText(f"✓ Written: {path}")
+
+    def show_error(self, error: ModelVetError | str) -> None:
+        self.status.setText(f"✗ {error}")

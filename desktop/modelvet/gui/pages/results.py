@@ -1,0 +1,316 @@
+"""Step 5: the ranked models, why each is there, every excluded one with its rules, a chart."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.rank.explain import describe_link
+from modelvet.engine.rank.result import Recommendation, RecommendedModel
+from modelvet.gui.chart import CapabilityMemoryChart
+from modelvet.gui.models import SORT_ROLE, ExcludedTableModel, ResultsTableModel, gigabytes
+
+
+def _table(model: QSortFilterProxyModel, name: str) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setAccessibleName(name)
+    view.setSortingEnabled(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.setWordWrap(False)
+    return view
+
+
+def _proxy(source: ResultsTableModel | ExcludedTableModel) -> QSortFilterProxyModel:
+    proxy = QSortFilterProxyModel()
+    proxy.setSourceModel(source)
+    proxy.setSortRole(SORT_ROLE)
+    proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    proxy.setFilterKeyColumn(-1)
+    return proxy
+
+
+class ResultsPage(QWidget):
+    title = "Results"
+    modelChosen = Signal(object)  # RecommendedModel
+
+    def __init__(self, catalog: Catalog, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.catalog = catalog
+        self.result: Recommendation | None = None
+        layout = QVBoxLayout(self)
+        self.summary = QLabel("Set your constraints to see results.")
+        self.summary.setObjectName("pageTitle")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.setting = QLabel("")
+        self.setting.setWordWrap(True)
+        layout.addWidget(self.setting)
+        self.assumptions = QLabel("")
+        self.assumptions.setObjectName("hint")
+        self.assumptions.setWordWrap(True)
+        layout.addWidget(self.assumptions)
+
+        bar = QHBoxLayout()
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter by name, developer, country, licence…")
+        self.filter.setAccessibleName("Filter results")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._filter)
+        bar.addWidget(QLabel("&Filter:", buddy=self.filter))
+        bar.addWidget(self.filter, 1)
+        self.compare_button = QPushButton("Co&mpare selected")
+        self.compare_button.setAccessibleName("Compare two or three selected models side by side")
+        self.compare_button.setEnabled(False)
+        self.compare_button.clicked.connect(self.compare)
+        bar.addWidget(self.compare_button)
+        layout.addLayout(bar)
+
+        self.results_model = ResultsTableModel()
+        self.excluded_model = ExcludedTableModel()
+        self.results_proxy = _proxy(self.results_model)
+        self.excluded_proxy = _proxy(self.excluded_model)
+        self.results_view = _table(self.results_proxy, "Recommended models")
+        self.results_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.results_view.selectionModel().selectionChanged.connect(self._on_select)
+        self.excluded_view = _table(self.excluded_proxy, "Excluded models")
+        self.excluded_view.selectionModel().selectionChanged.connect(self._on_select_excluded)
+        self.chart = CapabilityMemoryChart()
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.results_view, "&Recommended")
+        self.tabs.addTab(self.excluded_view, "E&xcluded")
+        self.tabs.addTab(self.chart, "C&hart")
+        self.detail = QTextBrowser()
+        self.detail.setOpenExternalLinks(True)
+        self.detail.setAccessibleName("Details and sources of the selected model")
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.tabs)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([640, 400])
+        layout.addWidget(split, 1)
+
+    # --- updates -------------------------------------------------------------------------
+
+    def show_result(self, result: Recommendation) -> None:
+        self.result = result
+        selected = self.selected_ids()
+        self.results_model.set_recommendation(result)
+        self.excluded_model.set_recommendation(result)
+        self.chart.set_recommendation(result)
+        for view in (self.results_view, self.excluded_view):
+            view.resizeColumnsToContents()
+            for column in range(view.model().columnCount()):
+                view.setColumnWidth(column, min(view.columnWidth(column), 220))
+        self.results_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.summary.setText(
+            f"{len(result.recommended)} recommended, {len(result.excluded)} excluded"
+        )
+        self.setting.setText(f"<b>{escape(result.hardware.name)}</b> · {escape(result.settings)}")
+        self.assumptions.setText("Assumptions: " + "; ".join(result.assumptions) + ".")
+        self._reselect(selected)
+
+    def _reselect(self, ids: list[str]) -> None:
+        selection = self.results_view.selectionModel()
+        for row in range(self.results_proxy.rowCount()):
+            source = self.results_proxy.mapToSource(self.results_proxy.index(row, 0))
+            if self.results_model.items[source.row()].model_id in ids:
+                selection.select(
+                    self.results_proxy.index(row, 0),
+                    selection.SelectionFlag.Select | selection.SelectionFlag.Rows,
+                )
+        if not ids and self.results_proxy.rowCount():
+            self.results_view.selectRow(0)
+        elif not self.results_proxy.rowCount():
+            self.detail.setHtml(
+                "<p>No model meets all your constraints. The <b>Excluded</b> "
+                "tab lists every model with the rules that excluded it.</p>"
+            )
+
+    def _filter(self, text: str) -> None:
+        self.results_proxy.setFilterFixedString(text)
+        self.excluded_proxy.setFilterFixedString(text)
+
+    def selected(self) -> list[RecommendedModel]:
+        rows = sorted({i.row() for i in self.results_view.selectionModel().selectedRows()})
+        return [
+            self.results_model.items[
+                self.results_proxy.mapToSource(self.results_proxy.index(r, 0)).row()
+            ]
+            for r in rows
+        ]
+
+    def selected_ids(self) -> list[str]:
+        return [item.model_id for item in self.selected()]
+
+    def _on_select(self) -> None:
+        chosen = self.selected()
+        self.compare_button.setEnabled(2 <= len(chosen) <= 3)
+        if chosen:
+            self.detail.setHtml(self._detail_html(chosen[0]))
+            self.modelChosen.emit(chosen[0])
+
+    def _on_select_excluded(self) -> None:
+        rows = self.excluded_view.selectionModel().selectedRows()
+        if not rows:
+            return
+        item = self.excluded_model.items[self.excluded_proxy.mapToSource(rows[0]).row()]
+        reasons = "".join(
+            f"<li><b>{escape(r.rule)}</b>: {escape(r.detail)}</li>" for r in item.reasons
+        )
+        self.detail.setHtml(
+            f"<h3>{escape(item.name)} — excluded</h3>"
+            f"<p>{escape(item.developer)} ({item.developer_country}), licence "
+            f"{escape(item.license)}</p><ul>{reasons}</ul>" + self._sources_html(item.model_id)
+        )
+
+    def _sources_html(self, model_id: str) -> str:
+        model = self.catalog.models.get(model_id)
+        if model is None:
+            return ""
+        links = [
+            (f"model card ({key})" if key != "card" else "model card", url)
+            for key, url in model.sources.items()
+        ]
+        if model.architecture:
+            links.append(("architecture (config)", model.architecture.source))
+        licence = self.catalog.licenses.get(model.license)
+        if licence:
+            links.append((f"licence: {licence.name}", licence.url))
+        links += [(f"benchmark {b.name} {b.score:g}", b.source) for b in model.benchmarks]
+        links += [(f"file {a.quant} ({a.publisher})", a.source) for a in model.artifacts]
+        items = "".join(
+            f'<li><a href="{escape(url)}">{escape(label)}</a></li>' for label, url in links
+        )
+        return f"<h4>Sources</h4><ul>{items}</ul>"
+
+    def _detail_html(self, item: RecommendedModel) -> str:
+        reasons = "".join(f"<li>{escape(r)}</li>" for r in item.reasons)
+        origin = "; ".join(escape(describe_link(link)) for link in item.origin)
+        facts = [
+            (
+                "Rank and score",
+                f"#{item.rank}, {item.score:.1f} (capability "
+                f"{item.capability:.1f} − quantisation {item.quant_penalty:.1f})",
+            ),
+            ("File", _file_text(item)),
+            ("sha256", item.sha256 or "not stated by the publisher"),
+            (
+                "Memory",
+                f"{gigabytes(item.memory.weights_bytes)} weights + "
+                f"{gigabytes(item.memory.kv_cache_bytes)} KV cache + "
+                f"{gigabytes(item.memory.compute_bytes)} compute = "
+                f"{gigabytes(item.predicted_memory_bytes)}",
+            ),
+            ("Origin", origin),
+        ]
+        rows = "".join(
+            f"<tr><td><b>{escape(k)}</b></td><td>{escape(v) if k != 'Origin' else v}</td></tr>"
+            for k, v in facts
+        )
+        return (
+            f"<h3>{escape(item.name)}</h3><p>{escape(item.developer)} "
+            f"({item.developer_country}) · {escape(item.license_name)}</p>"
+            f"<table cellspacing='4'>{rows}</table><h4>Why</h4><ul>{reasons}</ul>"
+            + self._sources_html(item.model_id)
+        )
+
+    def compare(self) -> None:
+        chosen = self.selected()[:3]
+        if len(chosen) < 2:
+            return
+        CompareDialog(chosen, self).exec()
+
+
+def _file_text(item: RecommendedModel) -> str:
+    if item.placement == "hosted":
+        return f"hosted by {item.publisher}"
+    if item.publisher is None:
+        return (
+            f"{item.quant}: no file in the catalog; size estimated from the parameter "
+            f"count ({gigabytes(item.memory.weights_bytes)})"
+        )
+    return (
+        f"{item.quant} · {item.publisher} · {gigabytes(item.file_size_bytes)} "
+        f"({item.size_status or 'size unknown'})"
+    )
+
+
+class CompareDialog(QDialog):
+    """Two or three recommended models side by side."""
+
+    ROWS = (
+        ("Developer", lambda m: f"{m.developer} ({m.developer_country})"),
+        ("Licence", lambda m: m.license_name),
+        (
+            "Parameters",
+            lambda m: (
+                "–"
+                if m.total_params_b is None
+                else f"{m.total_params_b:g} B"
+                + (
+                    f" ({m.active_params_b:g} B active)"
+                    if m.active_params_b != m.total_params_b
+                    else ""
+                )
+            ),
+        ),
+        ("Context", lambda m: "–" if m.context_length is None else f"{m.context_length:,}"),
+        ("Quantisation", lambda m: m.quant or "hosted"),
+        ("Placement", lambda m: m.placement),
+        ("Memory", lambda m: gigabytes(m.predicted_memory_bytes)),
+        (
+            "Tokens/s",
+            lambda m: (
+                "–" if m.predicted_tokens_per_s is None else f"{m.predicted_tokens_per_s:.1f}"
+            ),
+        ),
+        ("Score", lambda m: f"{m.score:.1f}"),
+        ("Task scores", lambda m: ", ".join(m.task_scores) or "–"),
+        ("Missing data", lambda m: ", ".join(m.missing_tasks) or "none"),
+    )
+
+    def __init__(self, models: list[RecommendedModel], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Compare models")
+        self.resize(820, 460)
+        layout = QVBoxLayout(self)
+        table = QTableWidget(len(self.ROWS), len(models))
+        table.setAccessibleName("Comparison")
+        table.setHorizontalHeaderLabels([m.name for m in models])
+        table.setVerticalHeaderLabels([label for label, _ in self.ROWS])
+        for column, model in enumerate(models):
+            for row, (_label, value) in enumerate(self.ROWS):
+                table.setItem(row, column, QTableWidgetItem(value(model)))
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        layout.addWidget(table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.table = table

@@ -1,0 +1,405 @@
+"""Step 6: verify a model file, load it in a child process, measure it, probe it, try it."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.fit.memory import RunSettings
+from modelvet.engine.hardware import HardwareSpec, detect
+from modelvet.engine.profile import Profile
+from modelvet.engine.smoke import build_request, check_before_load, history, summarise
+from modelvet.engine.smoke.check import PreLoad
+from modelvet.engine.smoke.discover import FoundModel, demo_model, discover
+from modelvet.engine.smoke.result import SmokeResult
+from modelvet.gui.smoke_process import SmokeProcess
+from modelvet.gui.widgets import heading, hint
+from modelvet.gui.workers import Job
+
+_STAGES = {"baseline": 5, "loading": 10, "measuring": 40, "probe": 60}
+
+
+class SmokePage(QWidget):
+    title = "Smoke test"
+    finishedRun = Signal(object)  # SmokeResult
+    foldersChanged = Signal(list)
+
+    def __init__(self, catalog: Catalog, folders: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.catalog = catalog
+        self.folders = list(folders)
+        self.profile = Profile()
+        self.hardware: HardwareSpec | None = None
+        self.job: Job | None = None
+        self.process: SmokeProcess | None = None
+        self.pre: PreLoad | None = None
+        self.settings: RunSettings | None = None
+        self.result: SmokeResult | None = None
+        self._probes_total = 0
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            heading(
+                "Smoke test",
+                "Load a model on this machine, offline, in a separate process: its size and sha256 "
+                "are checked against the catalog first, then ModelVet measures load time, speed "
+                "and memory against its prediction and asks a few questions you can read.",
+            )
+        )
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self._files_box())
+        split.addWidget(self._results_box())
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        layout.addWidget(split, 1)
+        self.refresh_files()
+
+    # --- building ------------------------------------------------------------------------
+
+    def _files_box(self) -> QGroupBox:
+        box = QGroupBox("Model file")
+        layout = QVBoxLayout(box)
+        self.demo_button = QPushButton("Run the &demo: SmolLM2-135M (no download)")
+        self.demo_button.setAccessibleName("Run the smoke test on the bundled SmolLM2 demo model")
+        self.demo_button.clicked.connect(self.run_demo)
+        self.demo_button.setVisible(demo_model() is not None)
+        layout.addWidget(self.demo_button)
+        self.files = QListWidget()
+        self.files.setAccessibleName("Model files found on this machine")
+        self.files.itemSelectionChanged.connect(self._sync_buttons)
+        layout.addWidget(QLabel("Files found (LM Studio, Hugging Face cache, your folders):"))
+        layout.addWidget(self.files, 1)
+        buttons = QHBoxLayout()
+        choose = QPushButton("C&hoose file…")
+        choose.clicked.connect(self.choose_file)
+        add = QPushButton("Add &folder…")
+        add.clicked.connect(self.add_folder)
+        buttons.addWidget(choose)
+        buttons.addWidget(add)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        form = QFormLayout()
+        self.context = QSpinBox(
+            minimum=256,
+            maximum=1_048_576,
+            singleStep=1024,
+            suffix=" tokens",
+            groupSeparatorShown=True,
+            value=4096,
+        )
+        self.context.setAccessibleName("Context length for the smoke test")
+        form.addRow(QLabel("Conte&xt:", buddy=self.context), self.context)
+        self.force = QCheckBox("Load even if it is predicted not to fit")
+        self.force.setAccessibleName("Load even if predicted not to fit")
+        form.addRow("", self.force)
+        layout.addLayout(form)
+        run_row = QHBoxLayout()
+        self.run_button = QPushButton("&Run smoke test")
+        self.run_button.setAccessibleName("Run the smoke test on the selected file")
+        self.run_button.clicked.connect(self.run_selected)
+        self.cancel_button = QPushButton("&Cancel")
+        self.cancel_button.setAccessibleName("Cancel the running smoke test")
+        self.cancel_button.clicked.connect(self.cancel)
+        run_row.addWidget(self.run_button)
+        run_row.addWidget(self.cancel_button)
+        layout.addLayout(run_row)
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Smoke test progress")
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        layout.addWidget(self.progress)
+        self.status = QLabel("Choose a file or run the demo.")
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Smoke test status")
+        layout.addWidget(self.status)
+        return box
+
+    def _results_box(self) -> QGroupBox:
+        box = QGroupBox("Results")
+        layout = QVBoxLayout(box)
+        self.verdict = QLabel("")
+        self.verdict.setObjectName("verdict")
+        self.verdict.setWordWrap(True)
+        layout.addWidget(self.verdict)
+        self.table = QTableWidget(0, 4)
+        self.table.setAccessibleName("Predicted against measured")
+        self.table.setHorizontalHeaderLabels(["Quantity", "Predicted", "Measured", "Ratio"])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setMinimumHeight(200)
+        layout.addWidget(self.table, 3)
+        self.report = QTextBrowser()
+        self.report.setAccessibleName("Checks and probe answers")
+        layout.addWidget(self.report, 3)
+        prompt_row = QHBoxLayout()
+        self.prompt = QPlainTextEdit()
+        self.prompt.setPlaceholderText("Try it yourself: type a prompt or paste a document…")
+        self.prompt.setAccessibleName("Your own prompt")
+        self.prompt.setMaximumHeight(70)
+        self.send = QPushButton("&Send")
+        self.send.setAccessibleName("Send your prompt to the loaded model")
+        self.send.clicked.connect(self.send_prompt)
+        prompt_row.addWidget(self.prompt, 1)
+        prompt_row.addWidget(self.send)
+        layout.addLayout(prompt_row)
+        self.answer = QTextBrowser()
+        self.answer.setAccessibleName("The model's answer")
+        self.answer.setMaximumHeight(120)
+        layout.addWidget(self.answer)
+        layout.addWidget(hint("Answers stream as the model writes them, with live tokens/s."))
+        return box
+
+    # --- files ---------------------------------------------------------------------------
+
+    def refresh_files(self) -> None:
+        self.files.clear()
+        for found in discover(self.catalog, [Path(f) for f in self.folders]):
+            self._add_file(found)
+        self._sync_buttons()
+
+    def _add_file(self, found: FoundModel) -> None:
+        label = f"{found.path.name} — {found.size_bytes / 1e9:.2f} GB"
+        label += f" — {found.model_id}" if found.model_id else " — not in the catalog"
+        item = QListWidgetItem(label)
+        item.setToolTip(f"{found.path}\nfound in: {found.where}")
+        item.setData(Qt.ItemDataRole.UserRole, str(found.path))
+        self.files.addItem(item)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Choose a GGUF model file",
+            str(Path.home()),
+            "GGUF models (*.gguf);;All files (*)",
+        )
+        if path:
+            self.start(Path(path))
+
+    def add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder with model files")
+        if folder and folder not in self.folders:
+            self.folders.append(folder)
+            self.foldersChanged.emit(self.folders)
+            self.refresh_files()
+
+    def _sync_buttons(self) -> None:
+        busy = self.busy()
+        self.run_button.setEnabled(not busy and bool(self.files.selectedItems()))
+        self.demo_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        alive = self.process is not None and self.process.is_running() and self.result is not None
+        self.send.setEnabled(alive)
+
+    def busy(self) -> bool:
+        running = self.job is not None and self.job.is_running()
+        return running or (
+            self.process is not None and self.process.is_running() and self.result is None
+        )
+
+    # --- running -------------------------------------------------------------------------
+
+    def set_context(self, profile: Profile, hardware: HardwareSpec | None) -> None:
+        self.profile = profile
+        self.hardware = hardware
+        self.context.setValue(min(profile.capability.context_tokens, 32768))
+
+    def run_demo(self) -> None:
+        path = demo_model()
+        if path is not None:
+            self.start(path)
+
+    def run_selected(self) -> None:
+        items = self.files.selectedItems()
+        if items:
+            self.start(Path(items[0].data(Qt.ItemDataRole.UserRole)))
+
+    def start(self, path: Path) -> None:
+        if self.busy():
+            return
+        self._close_process()
+        self.result = None
+        self.table.setRowCount(0)
+        self.report.clear()
+        self.answer.clear()
+        self.verdict.setText("")
+        self.settings = RunSettings(
+            self.context.value(), self.profile.capability.kv_cache_type, flash_attention=False
+        )
+        settings, force, catalog = self.settings, self.force.isChecked(), self.catalog
+        hardware = self.hardware if self.hardware and self.hardware.origin == "detected" else None
+
+        def verify(report: Any) -> PreLoad:
+            report(f"checking {path.name}: reading the header and hashing the file…")
+            machine = hardware or detect(measure_bandwidth=True)
+            return check_before_load(path, catalog, settings, machine, force=force)
+
+        self.progress.setRange(0, 0)  # busy while hashing
+        self.job = Job(verify, self)
+        self.job.progressed.connect(self.status.setText)
+        self.job.finished.connect(self._launch)
+        self.job.failed.connect(self._refused)
+        self.job.start()
+        self._sync_buttons()
+
+    def _refused(self, message: str) -> None:
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.verdict.setText(f"✗ Not loaded: {escape(message)}")
+        self.status.setText("The file was not loaded.")
+        self._sync_buttons()
+
+    def _launch(self, pre: PreLoad) -> None:
+        self.pre = pre
+        assert self.settings is not None
+        self.settings = pre.settings
+        request = build_request(
+            pre, list(self.profile.capability.tasks), list(self.profile.capability.languages)
+        )
+        request = request.model_copy(update={"interactive": True})
+        self._probes_total = len(request.probes)
+        self.report.setHtml("".join(f"<div>✓ {escape(c)}</div>" for c in pre.checks))
+        self.progress.setRange(0, 100)
+        self.progress.setValue(2)
+        self.process = SmokeProcess(request, parent=self)
+        self.process.event.connect(self._on_event)
+        self.process.ended.connect(self._on_ended)
+        self.process.start()
+        self._sync_buttons()
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "stage":
+            self.status.setText(event.get("detail", ""))
+            self.progress.setValue(max(self.progress.value(), _STAGES.get(event["stage"], 0)))
+        elif kind == "probe":
+            done = sum(1 for e in self.process.events if e["event"] == "probe")  # type: ignore[union-attr]
+            self.progress.setValue(60 + int(38 * done / max(self._probes_total, 1)))
+        elif kind == "result":
+            self._finish()
+        elif kind == "token":
+            self.answer.moveCursor(self.answer.textCursor().MoveOperation.End)
+            self.answer.insertPlainText(event["text"])
+            self.status.setText(
+                f"answering: {event['tokens']} tokens, {event['tokens_per_s']:.1f} tokens/s"
+            )
+        elif kind == "answer":
+            self.status.setText(
+                f"answered: {event['tokens']} tokens in {event['seconds']:.1f} s "
+                f"({event['tokens'] / max(event['seconds'], 1e-9):.1f} tokens/s)"
+            )
+            self.send.setEnabled(True)
+        elif kind == "error" and self.result is None:
+            self.status.setText(event["message"])
+
+    def _finish(self, cancelled: bool = False, timed_out: bool = False, tail: str = "") -> None:
+        if self.result is not None or self.pre is None or self.settings is None:
+            return
+        events = self.process.events if self.process else []
+        self.result = summarise(self.pre, events, cancelled, timed_out, tail)
+        self.status.setText(
+            "Done. Type your own prompt below to keep trying the model."
+            if self.result.passed
+            else self.result.verdict
+        )
+        history.record(self.result)
+        self.progress.setValue(100 if self.result.passed else 0)
+        self.show_result(self.result)
+        self.finishedRun.emit(self.result)
+        self._sync_buttons()
+
+    def _on_ended(self, cancelled: bool, timed_out: bool, tail: str) -> None:
+        self._finish(cancelled, timed_out, tail)
+        if cancelled:
+            self.status.setText("Cancelled: the model process was stopped.")
+        self._sync_buttons()
+
+    def show_result(self, result: SmokeResult) -> None:
+        mark = "✓" if result.passed else "✗"
+        self.verdict.setText(f"{mark} {escape(result.verdict)}")
+        self.table.setRowCount(0)
+        for row in result.comparisons:
+            index = self.table.rowCount()
+            self.table.insertRow(index)
+            cells = (
+                f"{row.quantity} ({row.unit})",
+                "–" if row.predicted is None else f"{row.predicted:,.2f}",
+                "–" if row.measured is None else f"{row.measured:,.2f}",
+                "–" if row.ratio is None else f"{row.ratio:.2f}×",
+            )
+            for column, text in enumerate(cells):
+                self.table.setItem(index, column, QTableWidgetItem(text))
+        bound = result.bandwidth_bound_tokens_per_s
+        parts = [f"<div>✓ {escape(c)}</div>" for c in result.checks]
+        if bound:
+            parts.append(
+                f"<p>Memory-bandwidth bound (the physical limit): {bound:.1f} tokens/s</p>"
+            )
+        parts.append(f"<h4>Probes: {result.probes_passed} of {len(result.probes)} passed</h4>")
+        for probe in result.probes:
+            mark = "✓" if probe.passed else "✗"
+            parts.append(
+                f"<p><b>{mark} {escape(probe.id)}</b> — {escape(probe.why)}<br>"
+                f"<i>{escape(probe.prompt[:160])}</i><br>{escape(probe.answer[:400])}</p>"
+            )
+        earlier = history.runs(result.sha256, limit=6)[1:]
+        if earlier:
+            rows = "".join(
+                f"<li>{r['started_at']}: {'passed' if r['passed'] else 'failed'}, "
+                f"{(r['generation_tokens_per_s'] or 0):.1f} tokens/s, {r['settings']}"
+                "</li>"
+                for r in earlier
+            )
+            parts.append(f"<h4>Earlier runs of this file</h4><ul>{rows}</ul>")
+        self.report.setHtml("".join(parts))
+
+    def send_prompt(self) -> None:
+        text = self.prompt.toPlainText().strip()
+        if not text or self.process is None or not self.process.is_running():
+            return
+        self.answer.clear()
+        self.send.setEnabled(False)
+        self.process.ask(text)
+
+    def cancel(self) -> None:
+        if self.process is not None and self.process.is_running():
+            self.process.cancel()
+        self.status.setText("Cancelling…")
+        self._sync_buttons()
+
+    def _close_process(self) -> None:
+        if self.process is not None:
+            self.process.close()
+            self.process = None
+
+    def shutdown(self) -> None:
+        """Window closing: stop the child and wait for the verification thread."""
+        if self.process is not None:
+            self.process.cancel()
+        if self.job is not None:
+            self.job.wait(10_000)

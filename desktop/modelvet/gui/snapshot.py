@@ -1,0 +1,74 @@
+"""`modelvet gui --profile P --snapshot DIR`: every step rendered to a PNG, offscreen, then exit."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QWidget
+
+from modelvet.engine.errors import ModelVetError
+from modelvet.gui.app import build_window
+
+SMOKE_TIMEOUT_S = 180
+
+
+def _settle(app: QApplication, seconds: float = 0.05) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+
+
+def _save(widget: QWidget, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    if not widget.grab().save(str(path)):
+        raise ModelVetError("could not write the image", str(path))
+    return path
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def _wait_for_smoke(app: QApplication, window: object) -> None:
+    smoke = window.smoke  # type: ignore[attr-defined]
+    smoke.run_demo()
+    deadline = time.monotonic() + SMOKE_TIMEOUT_S
+    while smoke.result is None and time.monotonic() < deadline:
+        _settle(app, 0.1)
+
+
+def snapshot(
+    app: QApplication, profile_path: str | None, folder: Path, with_smoke: bool = False
+) -> int:
+    """Render each step; the results step also as its Excluded and Chart tabs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    window = build_window(profile_path, detect_hardware=False)
+    controller = window.controller  # type: ignore[attr-defined]
+    if controller.profile.hardware is None:
+        from modelvet.engine.hardware import detect
+
+        window._detected(detect(measure_bandwidth=True))  # type: ignore[attr-defined]
+    window.resize(1280, 820)  # type: ignore[attr-defined]
+    window.show()  # type: ignore[attr-defined]
+    written = []
+    for index, page in enumerate(window.pages):  # type: ignore[attr-defined]
+        window.go_to(index)  # type: ignore[attr-defined]
+        controller.flush()
+        if page is window.smoke and with_smoke:  # type: ignore[attr-defined]
+            _wait_for_smoke(app, window)
+        _settle(app)
+        written.append(_save(window, folder, f"{index + 1:02d}-{_slug(page.title)}"))
+        if page is window.results:  # type: ignore[attr-defined]
+            for tab in (1, 2):
+                page.tabs.setCurrentIndex(tab)
+                _settle(app)
+                name = _slug(page.tabs.tabText(tab).replace("&", ""))
+                written.append(_save(window, folder, f"{index + 1:02d}-results-{name}"))
+            page.tabs.setCurrentIndex(0)
+    window.smoke.shutdown()  # type: ignore[attr-defined]
+    window.close()  # type: ignore[attr-defined]
+    for path in written:
+        print(path)
+    return 0

@@ -1,0 +1,45 @@
+"""Short in-process jobs on a worker thread, with progress, result and error relayed by signals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from modelvet.engine.errors import CheckFailed, ModelVetError
+
+
+class Job(QObject):
+    """Runs `work(report)` on its own QThread; `report(text)` relays progress to the GUI."""
+
+    progressed = Signal(str)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(
+        self, work: Callable[[Callable[[str], None]], Any], parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._work = work
+        self._thread = QThread()
+        self._thread.run = self._run  # type: ignore[method-assign]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            result = self._work(self.progressed.emit)
+        except (ModelVetError, CheckFailed) as error:
+            self.failed.emit(str(error))
+        except Exception as error:  # a job must never take the window down
+            self.failed.emit(f"{type(error).__name__}: {error}")
+        else:
+            self.finished.emit(result)
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def wait(self, milliseconds: int = 5000) -> bool:
+        return self._thread.wait(milliseconds)

@@ -1,0 +1,213 @@
+"""The wizard, offscreen, with pytest-qt: steps, results, edits, profiles, smoke, snapshots."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
+    QHeaderView,
+    QLineEdit,
+    QPlainTextEdit,
+)
+
+from modelvet.engine.catalog import bundled_catalog
+from modelvet.engine.profile import load_profile
+from modelvet.gui.app import create_app
+from modelvet.gui.window import MainWindow
+from tests.conftest import REPO, child_processes
+
+EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
+
+
+@pytest.fixture
+def window(qtbot):
+    create_app()
+    win = MainWindow(bundled_catalog(), detect_hardware=False)
+    qtbot.addWidget(win)
+    win.load_everywhere(load_profile(EXAMPLE))
+    win.controller.flush()
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.smoke.shutdown()
+
+
+def test_walk_every_step_with_the_keyboard(window, qtbot) -> None:
+    titles = []
+    window.go_to(0)
+    for _ in window.pages:
+        titles.append(window.stack.currentWidget().title)
+        qtbot.keyClick(window.next, Qt.Key.Key_Space)
+    assert titles == [
+        "Welcome",
+        "Organisation & security",
+        "Hardware",
+        "Capability",
+        "Results",
+        "Smoke test",
+        "Export",
+    ]
+    assert not window.next.isEnabled()
+    qtbot.keyClick(window.back, Qt.Key.Key_Space)
+    assert window.stack.currentWidget() is window.smoke
+
+
+def test_results_and_exclusions_appear_for_a_profile(window) -> None:
+    window.go_to(4)
+    results = window.results
+    assert results.results_model.rowCount() > 0
+    assert results.excluded_model.rowCount() > 0
+    names = {m.model_id for m in results.results_model.items}
+    assert not names & {"qwen3-8b", "deepseek-r1"}
+    excluded = {m.model_id: m for m in results.excluded_model.items}
+    assert any(r.rule == "origin" for r in excluded["qwen3-8b"].reasons)
+    html = results.detail.toHtml()
+    assert "Why" in html and "Sources" in html
+
+
+def test_a_constraint_change_updates_results_at_once(window, qtbot) -> None:
+    window.go_to(1)
+    before = {m.model_id for m in window.results.results_model.items}
+    with qtbot.waitSignal(window.controller.recommendationChanged, timeout=5000):
+        window.security._block([])
+    after = {m.model_id for m in window.results.results_model.items}
+    assert "qwen3-8b" in after - before
+    assert window.controller.profile.security.blocked_origins == []
+
+
+def test_hardware_edit_changes_fit(window, qtbot) -> None:
+    window.go_to(2)
+    page = window.hardware
+    with qtbot.waitSignal(window.controller.recommendationChanged, timeout=5000):
+        page.use_preset.setChecked(True)
+        page.preset.setCurrentIndex(page.preset.findData("cpu-laptop-16gb"))
+    placements = {m.placement for m in window.results.results_model.items}
+    assert placements <= {"cpu"}
+
+
+def test_save_and_open_round_trip(window, tmp_path: Path) -> None:
+    path = tmp_path / "saved.toml"
+    window.profile_path = path
+    window.save_profile()
+    assert load_profile(path) == window.controller.profile
+    other = MainWindow(bundled_catalog(), detect_hardware=False)
+    other.open_profile(str(path))
+    assert other.controller.profile == window.controller.profile
+    assert str(path.resolve()) in other.state.recent_profiles
+    other.close()
+
+
+def _part_of_a_qt_control(widget, page) -> bool:
+    """Spin-box editors, header views, combo pop-ups: Qt names these through their owner."""
+    parent = widget.parent()
+    while parent is not None and parent is not page:
+        if isinstance(parent, QAbstractSpinBox | QAbstractItemView | QComboBox | QLineEdit):
+            return True
+        parent = parent.parent()
+    return isinstance(widget, QHeaderView)
+
+
+def test_every_control_has_an_accessible_name(window) -> None:
+    unnamed = []
+    for page in window.pages:
+        for kind in (
+            QAbstractButton,
+            QComboBox,
+            QAbstractSpinBox,
+            QLineEdit,
+            QPlainTextEdit,
+            QAbstractItemView,
+        ):
+            for widget in page.findChildren(kind):
+                if _part_of_a_qt_control(widget, page):
+                    continue
+                text = widget.text() if isinstance(widget, QAbstractButton) else ""
+                if not (widget.accessibleName() or text.replace("&", "")):
+                    unnamed.append(f"{page.title}: {type(widget).__name__}")
+    assert unnamed == [], unnamed
+
+
+def test_usable_at_1024_by_700(window) -> None:
+    for index in range(len(window.pages)):
+        window.go_to(index)
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 1024 and hint.height() <= 700, (index, hint)
+
+
+@pytest.mark.llama
+def test_smoke_demo_runs_and_cancel_stops_the_child(window, qtbot) -> None:
+    window.go_to(5)
+    page = window.smoke
+    assert page.demo_button.isVisible()
+    page.run_demo()
+    qtbot.waitUntil(lambda: page.result is not None, timeout=120_000)
+    assert page.result.passed and page.table.rowCount() >= 5
+    assert "Probes" in page.report.toPlainText()
+    # Try it yourself: the same child answers a typed prompt.
+    page.prompt.setPlainText("Name a colour.")
+    page.send_prompt()
+    qtbot.waitUntil(lambda: page.answer.toPlainText().strip() != "", timeout=60_000)
+    # A second run, cancelled while the model is loaded and generating.
+    page.start(page.pre.facts.path)
+    qtbot.waitUntil(
+        lambda: (
+            page.process is not None and any(e["event"] == "loaded" for e in page.process.events)
+        ),
+        timeout=60_000,
+    )
+    page.cancel()
+    qtbot.waitUntil(lambda: page.result is not None, timeout=5000)
+    assert page.result.cancelled and page.result.verdict == "cancelled"
+    qtbot.waitUntil(lambda: child_processes() == [], timeout=5000)
+
+
+def test_snapshot_writes_one_png_per_step(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelvet",
+            "gui",
+            "--profile",
+            str(EXAMPLE),
+            "--snapshot",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    for step in (
+        "01-welcome",
+        "02-organisation-security",
+        "03-hardware",
+        "04-capability",
+        "05-results",
+        "06-smoke-test",
+        "07-export",
+    ):
+        assert f"{step}.png" in pngs
+    assert all((tmp_path / p).stat().st_size > 10_000 for p in pngs)
+
+
+def test_export_writes_the_record_without_blocking(window, qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "decision.md"
+    window.go_to(6)
+    window.export_record("md", str(path))
+    qtbot.waitUntil(lambda: "Written" in window.export.status.text(), timeout=30_000)
+    text = path.read_text()
+    assert "qwen3-8b" in text.lower() or "Qwen3-8B" in text
+    window.export_record("pdf", str(tmp_path / "missing-folder" / "decision.pdf"))
+    qtbot.waitUntil(lambda: "✗" in window.export.status.text(), timeout=30_000)
+    assert not (tmp_path / "missing-folder").exists()
