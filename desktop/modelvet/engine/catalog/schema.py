@@ -1,6 +1,3 @@
-# >>> CATALOG HELPERS: before writing any catalog file, read /tmp/helper_common.md — it holds the
-# >>> rules (sourcing, no guessing), the developer and licence ids to use, how to validate
-# >>> (.venv/bin/modelvet catalog validate), your look-up budget (~110) and "never git commit".
 """The catalog's data model: developers, licences, models, artifacts, hardware and policy presets.
 
 Every value that a decision rests on carries a source URL, either on its own record
