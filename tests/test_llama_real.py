@@ -117,6 +117,8 @@ def test_smoke_json_full_run(smol_gguf: Path) -> None:
     assert {"arithmetic", "json", "code", "summary", "language-fr"} <= probe_ids
     assert all(p["answer"] for p in result["probes"])
     assert any(p["passed"] for p in result["probes"])
+    runs = json.loads(modelvet("history", "--file", str(smol_gguf), "--json").stdout)
+    assert len(runs) == 1 and runs[0]["passed"] == 1 and runs[0]["sha256"] == result["sha256"]
 
 
 def test_smoke_prompt_streams_an_answer(smol_gguf: Path) -> None:

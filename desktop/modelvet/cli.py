@@ -170,6 +170,31 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
     return EXIT_OK if result.passed else EXIT_FAILED
 
 
+def _cmd_history(args: argparse.Namespace) -> int:
+    from modelvet.engine.smoke import history
+
+    sha256 = None
+    if args.file:
+        from pathlib import Path
+
+        from modelvet.engine.gguf_file import sha256_of
+
+        path = Path(args.file)
+        if not path.is_file():
+            raise ModelVetError("file not found", str(path))
+        sha256 = sha256_of(path)
+    rows = history.runs(sha256, limit=args.limit)
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    for row in rows:
+        speed = row["generation_tokens_per_s"]
+        print(f"{row['started_at']}  {'passed' if row['passed'] else 'FAILED':<7} "
+              f"{(speed or 0):7.1f} tok/s  {row['file']}  [{row['settings']}]")
+    print(f"{len(rows)} run(s)")
+    return EXIT_OK
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -233,6 +258,12 @@ def _build_parser() -> argparse.ArgumentParser:
     smoke.add_argument("--timeout", type=float, default=600.0, help="seconds before giving up")
     smoke.add_argument("--json", action="store_true")
     smoke.set_defaults(handler=_cmd_smoke)
+
+    hist = commands.add_parser("history", help="earlier smoke-test runs, newest first")
+    hist.add_argument("--file", help="only the runs of this GGUF file (matched by sha256)")
+    hist.add_argument("--limit", type=_positive_int, default=50)
+    hist.add_argument("--json", action="store_true")
+    hist.set_defaults(handler=_cmd_history)
 
     hw = commands.add_parser("hardware", help="what this machine has")
     hw.add_argument("--json", action="store_true")

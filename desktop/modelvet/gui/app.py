@@ -51,6 +51,8 @@ def create_app() -> object:
     app.setOrganizationName("ModelVet")
     app.setStyle("Fusion")
     app.setStyleSheet(_style(app))
+    # Light or dark follows the system; derived colours follow when it changes.
+    app.styleHints().colorSchemeChanged.connect(lambda _: app.setStyleSheet(_style(app)))
     return app
 
 
@@ -82,6 +84,8 @@ def run(
     window.show()  # type: ignore[attr-defined]
     if profile_path:
         window.go_to(4)  # type: ignore[attr-defined]
+    else:
+        window.go_to(window.state.last_step)  # type: ignore[attr-defined]
     if os.environ.get("MODELVET_EXIT_WHEN_READY"):
         from PySide6.QtCore import QTimer
 

@@ -94,7 +94,7 @@ class ResultsTableModel(QAbstractTableModel):
 class ExcludedTableModel(QAbstractTableModel):
     """One row per excluded model: who made it, and every rule that excluded it."""
 
-    COLUMNS = ("Model", "Developer", "Country", "Licence", "Rules", "Why")
+    COLUMNS = ("Model", "Rules", "Why", "Developer", "Country", "Licence")
 
     def __init__(self) -> None:
         super().__init__()
@@ -125,11 +125,11 @@ class ExcludedTableModel(QAbstractTableModel):
         rules = ", ".join(dict.fromkeys(r.rule for r in item.reasons))
         cells = (
             item.name,
+            rules,
+            " · ".join(r.detail for r in item.reasons),
             item.developer,
             item.developer_country,
             item.license,
-            rules,
-            " · ".join(r.detail for r in item.reasons),
         )
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
             return cells[index.column()]

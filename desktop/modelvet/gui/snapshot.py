@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -50,7 +51,8 @@ def snapshot(
         from modelvet.engine.hardware import detect
 
         window._detected(detect(measure_bandwidth=True))  # type: ignore[attr-defined]
-    window.resize(1280, 820)  # type: ignore[attr-defined]
+    width, _, height = os.environ.get("MODELVET_SNAPSHOT_SIZE", "1280x820").partition("x")
+    window.resize(int(width), int(height))  # type: ignore[attr-defined]
     window.show()  # type: ignore[attr-defined]
     written = []
     for index, page in enumerate(window.pages):  # type: ignore[attr-defined]

@@ -51,8 +51,9 @@ def _capability_reason(row: dict[str, Any], tasks: list[str]) -> list[str]:
     if row["task_summary"]:
         reasons.append(
             f"capability {row['capability']:.0f}/100 for {', '.join(tasks)} "
-            f"({'; '.join(row['task_summary'])}; percentiles within the catalog of "
-            f"{', '.join(row['score_benchmarks'])})"
+            f"({'; '.join(row['task_summary'])}) from {', '.join(row['score_benchmarks'])}, "
+            f"each as a percentile within the catalog, weighed against the catalog median "
+            f"when a task has few"
         )
     if row["missing_tasks"]:
         reasons.append(

@@ -3,7 +3,10 @@
 Which benchmarks feed which task is `TASK_BENCHMARKS`. Scores of different benchmarks are not
 comparable (a 40 on HLE beats an 80 on MMLU), so each score becomes its percentile among the
 catalog's models that report that benchmark: (rank − ½) ÷ count × 100, so a benchmark only one
-model reports places it at 50. A task's score is the mean of its benchmarks' percentiles. A
+model reports places it at 50. A task's score averages its benchmarks' percentiles together
+with one pseudo-benchmark at the catalog median, (sum + 50) ÷ (n + 1): a single benchmark moves
+a model only halfway from the median, three move it three quarters, so one lucky number does not
+outrank a model measured on many. A
 model with no benchmark for a requested task gets no score for it: `rank` counts the gap as 0
 and says so in the model's reasons; it never imputes a number silently.
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 import polars as pl
 
 from modelvet.engine.catalog.loader import Catalog
+
+MEDIAN_PRIOR = 50.0
 
 TASK_BENCHMARKS: dict[str, tuple[str, ...]] = {
     "general": (
@@ -80,7 +85,7 @@ def task_scores(benchmarks: pl.DataFrame) -> pl.DataFrame:
         benchmarks.join(mapping, on="benchmark")
         .group_by("model_id", "task")
         .agg(
-            pl.col("percentile").mean().alias("task_score"),
+            ((pl.col("percentile").sum() + MEDIAN_PRIOR) / (pl.len() + 1)).alias("task_score"),
             pl.col("benchmark").sort().alias("task_benchmarks"),
         )
     )

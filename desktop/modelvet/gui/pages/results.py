@@ -104,6 +104,7 @@ class ResultsPage(QWidget):
         self.tabs.addTab(self.results_view, "&Recommended")
         self.tabs.addTab(self.excluded_view, "E&xcluded")
         self.tabs.addTab(self.chart, "C&hart")
+        self.tabs.currentChanged.connect(self._on_tab)
         self.detail = QTextBrowser()
         self.detail.setOpenExternalLinks(True)
         self.detail.setAccessibleName("Details and sources of the selected model")
@@ -151,6 +152,15 @@ class ResultsPage(QWidget):
                 "<p>No model meets all your constraints. The <b>Excluded</b> "
                 "tab lists every model with the rules that excluded it.</p>"
             )
+
+    def _on_tab(self, index: int) -> None:
+        """The detail pane follows the tab: an excluded model's rules, or the chosen model."""
+        if self.tabs.widget(index) is self.excluded_view:
+            if not self.excluded_view.selectionModel().hasSelection():
+                self.excluded_view.selectRow(0)
+            self._on_select_excluded()
+        else:
+            self._on_select()
 
     def _filter(self, text: str) -> None:
         self.results_proxy.setFilterFixedString(text)
