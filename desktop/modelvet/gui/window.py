@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -74,7 +74,8 @@ class MainWindow(QMainWindow):
             self.resize(1280, 820)
         self.controller.set_profile(Profile())
         if detect_hardware:
-            self.detect()
+            # After the first paint: the window appears at once, the probe follows.
+            QTimer.singleShot(300, self.detect)
 
     # --- layout --------------------------------------------------------------------------
 
