@@ -131,3 +131,30 @@ def test_speed_is_bounded_by_bandwidth_and_cpu_offload_is_slower() -> None:
 def test_no_bandwidth_means_no_speed() -> None:
     hardware = HardwareSpec(name="t", origin="profile", ram_gb=64)
     assert predict_one(DENSE_8B, RunSettings(4096), hardware)["predicted_tokens_per_s"] is None
+
+
+# Qwen3-30B-A3B-like: 128 experts, 8 routed, 30.5 B total, 3.3 B active.
+MOE_30B = dict(
+    layers=48,
+    attention_heads=32,
+    kv_heads=4,
+    head_dim=128,
+    hidden_size=2048,
+    vocab_size=151936,
+    experts_total=128,
+    experts_active=8,
+    weights_bytes=18_600_000_000,
+)
+
+
+def test_moe_keeps_experts_in_ram_when_the_rest_fits_the_gpu() -> None:
+    settings, hardware = RunSettings(8192), _hw([12])
+    counted = predict_one(
+        MOE_30B | {"total_params_b": 30.5, "active_params_b": 3.3}, settings, hardware
+    )
+    uncounted = predict_one(MOE_30B, settings, hardware)
+    assert counted["placement"] == "gpu+cpu" and counted["experts_on_cpu"]
+    # Without parameter counts the split cannot be derived: the plain layer split is used.
+    assert uncounted["placement"] == "gpu+cpu" and not uncounted["experts_on_cpu"]
+    # Experts in RAM read only 8/128 of their bytes per token: far faster than a layer split.
+    assert counted["predicted_tokens_per_s"] > 3 * uncounted["predicted_tokens_per_s"]

@@ -211,3 +211,12 @@ def test_export_writes_the_record_without_blocking(window, qtbot, tmp_path: Path
     window.export_record("pdf", str(tmp_path / "missing-folder" / "decision.pdf"))
     qtbot.waitUntil(lambda: "✗" in window.export.status.text(), timeout=30_000)
     assert not (tmp_path / "missing-folder").exists()
+
+
+def test_enter_moves_on_and_escape_is_harmless(window, qtbot) -> None:
+    window.go_to(3)
+    window.steps.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Return)
+    assert window.stack.currentWidget() is window.results
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert window.isVisible()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelvet.engine.catalog.schema import ARCHITECTURE_FIELDS
 from modelvet.engine.errors import ModelVetError
 
 GGUF_MAGIC = b"GGUF"
@@ -63,20 +64,8 @@ class GgufFacts:
 
     def architecture_row(self) -> dict[str, Any]:
         """The columns `fit.memory` needs, for a one-row frame."""
-        names = (
-            "layers",
-            "attention_heads",
-            "kv_heads",
-            "head_dim",
-            "hidden_size",
-            "vocab_size",
-            "sliding_window",
-            "sliding_window_layers",
-            "full_attention_layers",
-            "kv_lora_rank",
-            "qk_rope_head_dim",
-        )
-        return {name: getattr(self, name) for name in names} | {"weights_bytes": self.weights_bytes}
+        row = {name: getattr(self, name, None) for name in ARCHITECTURE_FIELDS}
+        return row | {"weights_bytes": self.weights_bytes}
 
 
 def _check_header(path: Path) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -45,6 +46,17 @@ def _style(app: object) -> str:
     """
 
 
+def _set_icon(app: object) -> None:
+    from PySide6.QtGui import QIcon
+
+    from modelvet.engine.errors import ModelVetError
+    from modelvet.engine.resources import resource_path
+
+    with contextlib.suppress(ModelVetError):  # an incomplete install still runs, iconless
+        icon = QIcon(str(resource_path("icons", "modelvet.svg")))
+        app.setWindowIcon(icon)  # type: ignore[attr-defined]
+
+
 def create_app() -> object:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
@@ -57,6 +69,7 @@ def create_app() -> object:
     app.setApplicationName("ModelVet")
     app.setOrganizationName("ModelVet")
     app.setStyle("Fusion")
+    _set_icon(app)
     app.setStyleSheet(_style(app))
     # Light or dark follows the system; derived colours follow when it changes.
     app.styleHints().colorSchemeChanged.connect(lambda _: app.setStyleSheet(_style(app)))

@@ -305,7 +305,11 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        """Escape cancels a running smoke test; Enter, where no control takes it, goes on."""
         if event.key() == Qt.Key.Key_Escape and self.smoke.busy():
             self.smoke.cancel()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.next.isEnabled():
+            self.go_to(self.stack.currentIndex() + 1)
             return
         super().keyPressEvent(event)

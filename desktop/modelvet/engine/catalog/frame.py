@@ -12,27 +12,18 @@ from typing import Any
 import polars as pl
 
 from modelvet.engine.catalog.loader import Catalog
-from modelvet.engine.catalog.schema import OPENNESS_LADDER, Model, OpennessFacts
+from modelvet.engine.catalog.schema import (
+    ARCHITECTURE_FIELDS,
+    OPENNESS_LADDER,
+    Model,
+    OpennessFacts,
+)
 from modelvet.engine.fit.quants import BITS_PER_WEIGHT, normalise_quant
 
 # Quantisations shown for an open-weight model whose catalog entry lists no GGUF file; their
 # sizes are estimates (parameters × bits per weight) and are marked as such.
 ESTIMATED_QUANTS = ("Q8_0", "Q4_K_M")
-_ARCH = (
-    "layers",
-    "attention_heads",
-    "kv_heads",
-    "head_dim",
-    "hidden_size",
-    "vocab_size",
-    "sliding_window",
-    "sliding_window_layers",
-    "full_attention_layers",
-    "kv_lora_rank",
-    "qk_rope_head_dim",
-    "experts_total",
-    "experts_active",
-)
+_ARCH = ARCHITECTURE_FIELDS
 
 
 def openness_level(facts: OpennessFacts | None) -> str | None:

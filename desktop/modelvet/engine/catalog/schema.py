@@ -171,6 +171,9 @@ class Architecture(Strict):
     source: Url
 
 
+ARCHITECTURE_FIELDS: tuple[str, ...] = tuple(f for f in Architecture.model_fields if f != "source")
+
+
 class OpennessFacts(Strict):
     """Which Model Openness Framework components are released under an open licence."""
 

@@ -101,14 +101,41 @@ def placement(cap: Capacity) -> pl.Expr:
     )
 
 
+def dense_weight_share() -> pl.Expr:
+    """Share of an MoE model's weights outside its routed experts (attention, shared parts).
+
+    From the published counts: with E experts of which k are routed per token, total T and
+    active A parameters, one expert holds (T − A) ÷ (E − k), so the rest is T − E × that.
+    """
+    experts, routed = pl.col("experts_total"), pl.col("experts_active")
+    total, active = pl.col("total_params_b"), pl.col("active_params_b")
+    per_expert = (total - active) / (experts - routed)
+    return ((total - experts * per_expert) / total).clip(0.0, 1.0)
+
+
+def experts_on_cpu(cap: Capacity) -> pl.Expr:
+    """MoE split the llama.cpp way (`--cpu-moe`): experts in RAM, everything else on the GPU."""
+    dense_bytes = pl.col("weights_bytes") * dense_weight_share()
+    on_gpu = dense_bytes + pl.col("kv_cache_bytes") + pl.col("compute_bytes")
+    moe = pl.col("experts_total") > pl.col("experts_active")
+    return (
+        (pl.col("placement") == "gpu+cpu") & moe & (on_gpu <= cap.all_gpus_bytes)
+    ).fill_null(False)
+
+
 def gpu_share(cap: Capacity) -> pl.Expr:
     """Share of weights and KV cache held in GPU memory (1 on GPU, 0 on CPU)."""
     offloadable = (pl.col("weights_bytes") + pl.col("kv_cache_bytes")).cast(pl.Float64)
     room = (cap.all_gpus_bytes - pl.col("compute_bytes")).cast(pl.Float64)
     partial = (room / offloadable).clip(0.0, 1.0)
+    moe_split = (
+        pl.col("weights_bytes") * dense_weight_share() + pl.col("kv_cache_bytes")
+    ) / offloadable
     return (
         pl.when(pl.col("placement").is_in(["gpu", "multi-gpu"]))
         .then(1.0)
+        .when(pl.col("experts_on_cpu"))
+        .then(moe_split)
         .when(pl.col("placement") == "gpu+cpu")
         .then(partial)
         .otherwise(0.0)
@@ -121,11 +148,24 @@ def bytes_read_per_token() -> pl.Expr:
     return pl.col("weights_bytes") * active_share + pl.col("kv_cache_bytes") * KV_READ_SHARE
 
 
-def _seconds_per_token(cap: Capacity, gpu_eff: float, cpu_eff: float) -> pl.Expr:
+def _reads(cap: Capacity) -> tuple[pl.Expr, pl.Expr]:
+    """Bytes each token reads from GPU memory and from RAM."""
     read = bytes_read_per_token()
     share = pl.col("gpu_share")
-    gpu_part = (read * share / (cap.gpu_bandwidth * gpu_eff)) if cap.gpu_bandwidth else None
-    cpu_part = (read * (1 - share) / (cap.ram_bandwidth * cpu_eff)) if cap.ram_bandwidth else None
+    dense = pl.col("weights_bytes") * dense_weight_share()
+    routed = pl.col("experts_active") / pl.col("experts_total")
+    moe_gpu = dense + pl.col("kv_cache_bytes") * KV_READ_SHARE
+    moe_cpu = (pl.col("weights_bytes") - dense) * routed
+    gpu = pl.when(pl.col("experts_on_cpu")).then(moe_gpu).otherwise(read * share)
+    cpu = pl.when(pl.col("experts_on_cpu")).then(moe_cpu).otherwise(read * (1 - share))
+    return gpu, cpu
+
+
+def _seconds_per_token(cap: Capacity, gpu_eff: float, cpu_eff: float) -> pl.Expr:
+    gpu_read, cpu_read = _reads(cap)
+    share = pl.col("gpu_share")
+    gpu_part = (gpu_read / (cap.gpu_bandwidth * gpu_eff)) if cap.gpu_bandwidth else None
+    cpu_part = (cpu_read / (cap.ram_bandwidth * cpu_eff)) if cap.ram_bandwidth else None
     null = pl.lit(None, dtype=pl.Float64)
     gpu_time = gpu_part if gpu_part is not None else pl.when(share > 0).then(null).otherwise(0.0)
     cpu_time = cpu_part if cpu_part is not None else pl.when(share < 1).then(null).otherwise(0.0)

@@ -78,7 +78,10 @@ def _variant_reason(row: dict[str, Any], context: int) -> list[str]:
         reasons = [f"{row['quant']} from {row['publisher']}{official}, {size}; {cost}"]
     place = _PLACES[row["placement"]]
     share = ""
-    if row["placement"] == "gpu+cpu":
+    if row["experts_on_cpu"]:
+        share = (", the routed experts in RAM and everything else on the GPU "
+                 "(llama.cpp --cpu-moe)")
+    elif row["placement"] == "gpu+cpu":
         share = f", {row['gpu_share']:.0%} of weights and cache on the GPU"
     reasons.append(
         f"{place}{share}: {_gb(row['total_bytes'])} at {context} tokens (weights "

@@ -18,6 +18,7 @@ from modelvet.engine.fit.memory import RunSettings, memory_columns, total_bytes
 from modelvet.engine.fit.placement import (
     Capacity,
     assumptions,
+    experts_on_cpu,
     gpu_share,
     headroom,
     placement,
@@ -138,6 +139,7 @@ def evaluate(
             .otherwise(placement(cap))
             .alias("placement")
         )
+        .with_columns(experts_on_cpu(cap).alias("experts_on_cpu"))
         .with_columns(gpu_share(cap).alias("gpu_share"))
         .with_columns(speed_columns(cap) + [headroom(cap)])
         .with_columns([expr.alias(f"fail:{name}") for name, expr in rules.items()])
