@@ -113,21 +113,37 @@ def dense_weight_share() -> pl.Expr:
     return ((total - experts * per_expert) / total).clip(0.0, 1.0)
 
 
+def _layer_split_share(cap: Capacity) -> pl.Expr:
+    """Share of weights and KV cache that whole layers on the GPU can hold."""
+    offloadable = (pl.col("weights_bytes") + pl.col("kv_cache_bytes")).cast(pl.Float64)
+    room = (cap.all_gpus_bytes - pl.col("compute_bytes")).cast(pl.Float64)
+    return (room / offloadable).clip(0.0, 1.0)
+
+
 def experts_on_cpu(cap: Capacity) -> pl.Expr:
-    """MoE split the llama.cpp way (`--cpu-moe`): experts in RAM, everything else on the GPU."""
+    """MoE split the llama.cpp way (`--cpu-moe`): experts in RAM, everything else on the GPU.
+
+    Chosen only where it fits and reads faster than splitting whole layers, as a user would.
+    """
     dense_bytes = pl.col("weights_bytes") * dense_weight_share()
     on_gpu = dense_bytes + pl.col("kv_cache_bytes") + pl.col("compute_bytes")
     moe = pl.col("experts_total") > pl.col("experts_active")
-    return (
-        (pl.col("placement") == "gpu+cpu") & moe & (on_gpu <= cap.all_gpus_bytes)
-    ).fill_null(False)
+    possible = (pl.col("placement") == "gpu+cpu") & moe & (on_gpu <= cap.all_gpus_bytes)
+    if not (cap.gpu_bandwidth and cap.ram_bandwidth):
+        return possible.fill_null(False)
+    gpu_speed = cap.gpu_bandwidth * GPU_BANDWIDTH_EFFICIENCY
+    cpu_speed = cap.ram_bandwidth * CPU_BANDWIDTH_EFFICIENCY
+    read, share = bytes_read_per_token(), _layer_split_share(cap)
+    layer_time = read * share / gpu_speed + read * (1 - share) / cpu_speed
+    moe_gpu, moe_cpu = _moe_reads()
+    moe_time = moe_gpu / gpu_speed + moe_cpu / cpu_speed
+    return (possible & (moe_time < layer_time)).fill_null(False)
 
 
 def gpu_share(cap: Capacity) -> pl.Expr:
     """Share of weights and KV cache held in GPU memory (1 on GPU, 0 on CPU)."""
     offloadable = (pl.col("weights_bytes") + pl.col("kv_cache_bytes")).cast(pl.Float64)
-    room = (cap.all_gpus_bytes - pl.col("compute_bytes")).cast(pl.Float64)
-    partial = (room / offloadable).clip(0.0, 1.0)
+    partial = _layer_split_share(cap)
     moe_split = (
         pl.col("weights_bytes") * dense_weight_share() + pl.col("kv_cache_bytes")
     ) / offloadable
@@ -148,14 +164,20 @@ def bytes_read_per_token() -> pl.Expr:
     return pl.col("weights_bytes") * active_share + pl.col("kv_cache_bytes") * KV_READ_SHARE
 
 
+def _moe_reads() -> tuple[pl.Expr, pl.Expr]:
+    """With experts in RAM: bytes read per token from the GPU and from RAM."""
+    dense = pl.col("weights_bytes") * dense_weight_share()
+    routed = pl.col("experts_active") / pl.col("experts_total")
+    return dense + pl.col("kv_cache_bytes") * KV_READ_SHARE, (
+        pl.col("weights_bytes") - dense
+    ) * routed
+
+
 def _reads(cap: Capacity) -> tuple[pl.Expr, pl.Expr]:
     """Bytes each token reads from GPU memory and from RAM."""
     read = bytes_read_per_token()
     share = pl.col("gpu_share")
-    dense = pl.col("weights_bytes") * dense_weight_share()
-    routed = pl.col("experts_active") / pl.col("experts_total")
-    moe_gpu = dense + pl.col("kv_cache_bytes") * KV_READ_SHARE
-    moe_cpu = (pl.col("weights_bytes") - dense) * routed
+    moe_gpu, moe_cpu = _moe_reads()
     gpu = pl.when(pl.col("experts_on_cpu")).then(moe_gpu).otherwise(read * share)
     cpu = pl.when(pl.col("experts_on_cpu")).then(moe_cpu).otherwise(read * (1 - share))
     return gpu, cpu
