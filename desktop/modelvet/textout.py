@@ -42,11 +42,14 @@ def print_recommendation(result: Recommendation) -> None:
     print(f"Catalog {result.catalog_version}; hardware: {result.hardware.name}; {result.settings}")
     print(f"\nRecommended ({len(result.recommended)}):")
     for item in result.recommended:
-        speed = f"{item.predicted_tokens_per_s:.0f} tok/s" if item.predicted_tokens_per_s else "n/a"
-        print(
-            f"{item.rank:>3}. {item.name} — {item.quant or 'hosted'}, {item.placement}, "
-            f"{_gb(item.predicted_memory_bytes)}, {speed}, score {item.score:.1f}"
-        )
+        if item.placement == "hosted":
+            where = f"hosted by {item.publisher}"
+        else:
+            speed = (f"{item.predicted_tokens_per_s:.0f} tok/s"
+                     if item.predicted_tokens_per_s else "speed unknown")
+            where = (f"{item.quant}, {item.placement}, {_gb(item.predicted_memory_bytes)}, "
+                     f"{speed}")
+        print(f"{item.rank:>3}. {item.name} — {where}, score {item.score:.1f}")
         for reason in item.reasons:
             print(f"       · {reason}")
     print(f"\nExcluded ({len(result.excluded)}):")

@@ -171,10 +171,18 @@ def _field_of_use_rule(org: Organisation, security: ResolvedSecurity) -> pl.Expr
 def _region_rule(org: Organisation) -> pl.Expr:
     regions = [org.country] + (["EU"] if org.country in EU_MEMBERS else [])
     hit = pl.col("excluded_regions").list.eval(pl.element().filter(pl.element().is_in(regions)))
-    return pl.when(hit.list.len() > 0).then(
+    multimodal = pl.col("modalities").list.eval(pl.element() != "text").list.any()
+    applies = ~pl.col("excluded_regions_multimodal_only") | multimodal
+    scope = (
+        pl.when(pl.col("excluded_regions_multimodal_only"))
+        .then(pl.lit(" for its multimodal models"))
+        .otherwise(pl.lit(""))
+    )
+    return pl.when((hit.list.len() > 0) & applies).then(
         pl.format(
-            "{} grants no rights to organisations in {} (excluded: {})",
+            "{} grants no rights{} to organisations in {} (excluded: {})",
             pl.col("license_name"),
+            scope,
             pl.lit(org.country),
             hit.list.join(", "),
         )

@@ -87,6 +87,7 @@ def _model_columns(model: Model, catalog: Catalog) -> dict[str, Any]:
         "field_of_use_bans": lic.field_of_use_bans or [],
         "government_carveout": lic.government_carveout,
         "excluded_regions": lic.excluded_regions or [],
+        "excluded_regions_multimodal_only": lic.excluded_regions_multimodal_only,
         "openness_level": openness_level(model.openness),
         "modalities": list(model.modalities),
         "languages": list(model.languages),

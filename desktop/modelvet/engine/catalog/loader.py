@@ -130,7 +130,7 @@ def _load_file(
 
 def _salvage(document: dict, schema: type[FileT]) -> FileT | None:
     """Drop the records that fail so one bad entry does not hide the rest of its file."""
-    list_fields = [k for k, v in document.items() if isinstance(v, list) and k != "languages"]
+    list_fields = [k for k, v in document.items() if isinstance(v, list)]
     if len(list_fields) != 1:
         return None
     key = list_fields[0]

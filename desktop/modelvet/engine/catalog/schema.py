@@ -129,6 +129,9 @@ class License(Strict):
     excluded_regions: list[str] | None = Field(
         None, description="ISO 3166 codes or 'EU' where the licence grants nothing"
     )
+    excluded_regions_multimodal_only: bool = Field(
+        False, description="The regional exclusion covers only models that take images etc."
+    )
     remote_restriction: bool | None = None
     aup_unilaterally_updatable: bool | None = None
     outputs_are_derivatives: bool | None = None

@@ -56,9 +56,14 @@ def _capability_reason(row: dict[str, Any], tasks: list[str]) -> list[str]:
             f"when a task has few"
         )
     if row["missing_tasks"]:
-        reasons.append(
-            f"no sourced benchmark for {', '.join(row['missing_tasks'])}: counted as 0 in the score"
-        )
+        missing = ", ".join(row["missing_tasks"])
+        if row["task_summary"] or row["imputed_score"]:
+            reasons.append(
+                f"no sourced benchmark for {missing}: scored {row['imputed_score']:.0f}, the "
+                "mean of its other task scores (imputed)"
+            )
+        else:
+            reasons.append(f"no sourced benchmark for {missing}: counted as 0")
     return reasons
 
 

@@ -6,9 +6,12 @@ catalog's models that report that benchmark: (rank − ½) ÷ count × 100, so a
 model reports places it at 50. A task's score averages its benchmarks' percentiles together
 with one pseudo-benchmark at the catalog median, (sum + 50) ÷ (n + 1): a single benchmark moves
 a model only halfway from the median, three move it three quarters, so one lucky number does not
-outrank a model measured on many. A
-model with no benchmark for a requested task gets no score for it: `rank` counts the gap as 0
-and says so in the model's reasons; it never imputes a number silently.
+outrank a model measured on many.
+
+A model with no benchmark for a requested task takes, for that task, the mean of its own scores
+on the tasks it has (a frontier model without a multilingual figure is not ranked as if it had
+failed one); a model with no benchmark at all counts 0. Either way the gap is named in
+`missing_tasks` and in the model's reasons, never filled silently.
 """
 
 from __future__ import annotations
@@ -92,15 +95,23 @@ def task_scores(benchmarks: pl.DataFrame) -> pl.DataFrame:
 
 
 def capability(task_table: pl.DataFrame, model_ids: pl.Series, tasks: list[str]) -> pl.DataFrame:
-    """Per model: capability (mean over the requested tasks, gaps as 0) and the gaps named."""
+    """Per model: capability (mean over the requested tasks; gaps imputed and named)."""
+    own_mean = task_table.group_by("model_id").agg(pl.col("task_score").mean().alias("own_mean"))
     wanted = task_table.filter(pl.col("task").is_in(tasks))
     grid = pl.DataFrame({"model_id": model_ids.unique()}).join(
         pl.DataFrame({"task": tasks}), how="cross"
     )
-    full = grid.join(wanted, on=["model_id", "task"], how="left")
+    full = (
+        grid.join(wanted, on=["model_id", "task"], how="left")
+        .join(own_mean, on="model_id", how="left")
+        .with_columns(pl.col("own_mean").fill_null(0.0))
+    )
     return full.group_by("model_id").agg(
-        (pl.col("task_score").fill_null(0.0).sum() / len(tasks)).alias("capability"),
+        (pl.col("task_score").fill_null(pl.col("own_mean")).sum() / len(tasks)).alias(
+            "capability"
+        ),
         pl.col("task").filter(pl.col("task_score").is_null()).alias("missing_tasks"),
+        pl.col("own_mean").first().alias("imputed_score"),
         pl.format("{} {}", pl.col("task"), pl.col("task_score").round(0).cast(pl.Int64))
         .filter(pl.col("task_score").is_not_null())
         .alias("task_summary"),
