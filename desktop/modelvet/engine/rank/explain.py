@@ -10,6 +10,23 @@ from modelvet.engine.hardware import GB
 from modelvet.engine.profile import Profile
 from modelvet.engine.rank.result import MemoryBreakdown, RecommendedModel
 
+# Frame columns the reasons read besides the output fields (selected before rows are built).
+_USED = (
+    "origin_links",
+    "license_id",
+    "size_bytes",
+    "weights_bytes",
+    "total_bytes",
+    "kv_cache_bytes",
+    "compute_bytes",
+    "hosted",
+    "official",
+    "experts_on_cpu",
+    "government_carveout",
+    "field_of_use_bans",
+    "task_summary",
+    "imputed_score",
+)
 # For these rules one reason per model is enough: the smallest variant's.
 _ONE_PER_MODEL = ("fit",)
 _PLACES = {
@@ -84,8 +101,7 @@ def _variant_reason(row: dict[str, Any], context: int) -> list[str]:
     place = _PLACES[row["placement"]]
     share = ""
     if row["experts_on_cpu"]:
-        share = (", the routed experts in RAM and everything else on the GPU "
-                 "(llama.cpp --cpu-moe)")
+        share = ", the routed experts in RAM and everything else on the GPU (llama.cpp --cpu-moe)"
     elif row["placement"] == "gpu+cpu":
         share = f", {row['gpu_share']:.0%} of weights and cache on the GPU"
     reasons.append(
@@ -114,9 +130,15 @@ def describe_link(link: str) -> str:
     return f"{who} ({country}){via}"
 
 
+def origin_text() -> pl.Expr:
+    """The origin chain in words, for every row at once ('CN|developer X|' → 'developer X (CN)')."""
+    parts = pl.element().str.split("|")
+    described = pl.format("{} ({}){}", parts.list.get(1), parts.list.get(0), parts.list.get(2))
+    return pl.col("origin_links").list.eval(described).list.join("; ")
+
+
 def _origin_reason(row: dict[str, Any], profile: Profile) -> list[str]:
-    chain = "; ".join(describe_link(link) for link in row["origin_links"])
-    reasons = [f"origin: {chain}", f"licence: {row['license_name']}"]
+    reasons = [f"origin: {row['origin_text']}", f"licence: {row['license_name']}"]
     org = profile.organisation
     if (
         row["government_carveout"]
@@ -136,7 +158,10 @@ def explain(ranked: pl.DataFrame, profile: Profile) -> list[RecommendedModel]:
     tasks: list[str] = list(dict.fromkeys(profile.capability.tasks))
     context, target = profile.capability.context_tokens, profile.capability.min_tokens_per_s
     items = []
-    for row in ranked.iter_rows(named=True):
+    needed = [*RecommendedModel.model_fields, *MemoryBreakdown.model_fields, *_USED]
+    present = [c for c in dict.fromkeys(needed) if c in ranked.columns]
+    rows = ranked.with_columns(origin_text().alias("origin_text")).select(*present, "origin_text")
+    for row in rows.iter_rows(named=True):
         reasons = (
             _capability_reason(row, tasks)
             + _variant_reason(row, context)
