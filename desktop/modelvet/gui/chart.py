@@ -8,6 +8,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from modelvet.engine.fit.placement import Capacity
 from modelvet.engine.hardware import GB
 from modelvet.engine.rank.result import Recommendation
 
@@ -44,13 +45,15 @@ class CapabilityMemoryChart(QWidget):
                             False,
                         )
                     )
-            hardware = result.hardware
-            gpu = sum(g.memory_gb for g in hardware.gpus)
-            if gpu:
-                self.limits.append((gpu, f"GPU {gpu:.0f} GB"))
-            self.limits.append(
-                (hardware.ram_gb + (0 if hardware.unified_memory else gpu), "all memory")
-            )
+            cap = Capacity.of(result.hardware)
+            if cap.gpu_count and cap.unified:
+                self.limits.append((cap.largest_gpu_bytes / GB, "GPU share"))
+                self.limits.append((cap.ram_bytes / GB, "RAM"))
+            elif cap.gpu_count:
+                self.limits.append((cap.all_gpus_bytes / GB, "GPU"))
+                self.limits.append(((cap.all_gpus_bytes + cap.ram_bytes) / GB, "GPU + RAM"))
+            else:
+                self.limits.append((cap.ram_bytes / GB, "RAM"))
         self.update()
 
     def _x(self, memory_gb: float, plot: QRectF) -> float:
@@ -74,11 +77,12 @@ class CapabilityMemoryChart(QWidget):
             self.height() - MARGIN_TOP - MARGIN_BOTTOM,
         )
         self._axes(painter, plot, text)
-        for memory_gb, label in self.limits:
+        for row, (memory_gb, label) in enumerate(self.limits):
             x = self._x(memory_gb, plot)
             painter.setPen(QPen(QColor("#c0392b"), 1.5, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
-            painter.drawText(QPointF(x + 4, plot.top() + 12), label)
+            painter.drawText(QPointF(x + 4, plot.top() + 14 + 14 * row),
+                             f"{label} {memory_gb:.0f} GB")
         grey = QColor(text)
         grey.setAlpha(70)
         accent = palette.color(QPalette.ColorRole.Highlight)
@@ -90,10 +94,23 @@ class CapabilityMemoryChart(QWidget):
                 QPointF(self._x(memory_gb, plot), self._y(score, plot)), radius, radius
             )
         painter.setPen(text)
+        self._labels(painter, plot)
+        painter.end()
+
+    def _labels(self, painter: QPainter, plot: QRectF) -> None:
+        """Name the five best recommended models, moving a label down until it overlaps none."""
+        metrics = painter.fontMetrics()
+        placed: list[QRectF] = []
         top = sorted((p for p in self.points if p[3]), key=lambda p: -p[1])[:5]
         for memory_gb, score, name, _ in top:
-            painter.drawText(QPointF(self._x(memory_gb, plot) + 7, self._y(score, plot) - 5), name)
-        painter.end()
+            box = QRectF(metrics.boundingRect(name))
+            box.moveTopLeft(QPointF(self._x(memory_gb, plot) + 7, self._y(score, plot) - 16))
+            if box.right() > plot.right():
+                box.moveRight(self._x(memory_gb, plot) - 7)
+            while any(box.intersects(other) for other in placed):
+                box.translate(0, box.height())
+            placed.append(box)
+            painter.drawText(box, Qt.AlignmentFlag.AlignLeft, name)
 
     def _axes(self, painter: QPainter, plot: QRectF, text: QColor) -> None:
         painter.setPen(QPen(text, 1))

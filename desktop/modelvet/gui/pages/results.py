@@ -222,6 +222,8 @@ class ResultsPage(QWidget):
     def _detail_html(self, item: RecommendedModel) -> str:
         reasons = "".join(f"<li>{escape(r)}</li>" for r in item.reasons)
         origin = "; ".join(escape(describe_link(link)) for link in item.origin)
+        if item.placement == "hosted":
+            return self._hosted_html(item)
         facts = [
             (
                 "Rank and score",
@@ -247,6 +249,18 @@ class ResultsPage(QWidget):
             f"<h3>{escape(item.name)}</h3><p>{escape(item.developer)} "
             f"({item.developer_country}) · {escape(item.license_name)}</p>"
             f"<table cellspacing='4'>{rows}</table><h4>Why</h4><ul>{reasons}</ul>"
+            + self._sources_html(item.model_id)
+        )
+
+    def _hosted_html(self, item: RecommendedModel) -> str:
+        reasons = "".join(f"<li>{escape(r)}</li>" for r in item.reasons)
+        certs = ", ".join(item.certifications) or "none listed in the catalog"
+        return (
+            f"<h3>{escape(item.name)}</h3><p>{escape(item.developer)} ({item.developer_country})"
+            f" · {escape(item.license_name)}</p><p><b>Hosted only</b>: no weights to run "
+            f"locally; runs at {escape(item.publisher or '?')}. Certifications of its hosting "
+            f"offers: {escape(certs)}.</p><p><b>Rank and score</b>: #{item.rank}, "
+            f"{item.score:.1f}</p><h4>Why</h4><ul>{reasons}</ul>"
             + self._sources_html(item.model_id)
         )
 
