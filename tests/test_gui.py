@@ -22,9 +22,17 @@ from modelvet.engine.catalog import bundled_catalog
 from modelvet.engine.profile import load_profile
 from modelvet.gui.app import create_app
 from modelvet.gui.window import MainWindow
+from modelvet.gui.workers import Job
 from tests.conftest import REPO, child_processes
 
 EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
+
+
+@pytest.fixture(autouse=True)
+def _no_job_left_running(qtbot):
+    """A test that leaves a worker thread running fails (napari's dangling-thread check)."""
+    yield
+    qtbot.waitUntil(lambda: not Job.running, timeout=15_000)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -269,5 +270,44 @@ def from_request(request: HardwareRequest, catalog: Catalog) -> HardwareSpec:
     return HardwareSpec(**spec)
 
 
+def _gpu_key(name: str) -> str:
+    """'NVIDIA GeForce RTX 4060 Ti 16GB' → 'rtx4060ti': vendor words and memory size dropped."""
+    words = re.sub(r"\b(nvidia|geforce|amd|intel|\d+\s*gb)\b", " ", name.lower())
+    return re.sub(r"[^a-z0-9]", "", words)
+
+
+def with_known_bandwidth(spec: HardwareSpec, catalog: Catalog) -> HardwareSpec:
+    """Detected GPUs report memory but not bandwidth: take it from a preset's card of that name.
+
+    The names must agree once vendor words and memory sizes are dropped (an "RTX 4060 Ti" is
+    not an "RTX 4060"), and the memory sizes within 10 %; every match is stated in `warnings`.
+    """
+    known = {_gpu_key(g.name): (g, p) for p in catalog.hardware.values() for g in p.gpus}
+    gpus, notes = [], []
+    for gpu in spec.gpus:
+        key = _gpu_key(gpu.name)
+        match = known.get(key)
+        if gpu.bandwidth_gbs is None and key and match and (
+            abs(match[0].memory_gb - gpu.memory_gb) <= 0.1 * match[0].memory_gb
+        ):
+            card, preset = match
+            gpu = gpu.model_copy(
+                update={
+                    "bandwidth_gbs": card.bandwidth_gbs,
+                    "fp16_tflops": gpu.fp16_tflops or card.fp16_tflops,
+                }
+            )
+            notes.append(
+                f"{gpu.name}: bandwidth {card.bandwidth_gbs:g} GB/s taken from the "
+                f"preset '{preset.id}' ({card.name})"
+            )
+        gpus.append(gpu)
+    if not notes:
+        return spec
+    return spec.model_copy(update={"gpus": gpus, "warnings": [*spec.warnings, *notes]})
+
+
 def resolve_hardware(request: HardwareRequest | None, catalog: Catalog) -> HardwareSpec:
-    return detect() if request is None else from_request(request, catalog)
+    if request is None:
+        return with_known_bandwidth(detect(), catalog)
+    return from_request(request, catalog)

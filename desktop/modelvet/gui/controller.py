@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError
-from modelvet.engine.hardware import HardwareSpec, from_request
+from modelvet.engine.hardware import HardwareSpec, from_request, with_known_bandwidth
 from modelvet.engine.profile import Profile
 from modelvet.engine.rank.recommend import PreparedCatalog, prepare, recommend
 from modelvet.engine.rank.result import Recommendation
@@ -51,7 +51,7 @@ class ProfileController(QObject):
         self.set_profile(self.profile.model_copy(update=parts))
 
     def set_detected(self, spec: HardwareSpec) -> None:
-        self.detected = spec
+        self.detected = with_known_bandwidth(spec, self.catalog)
         if self.profile.hardware is None:
             self.hardwareChanged.emit(spec)
             self._timer.start()

@@ -13,6 +13,8 @@ from modelvet.engine.errors import CheckFailed, ModelVetError
 class Job(QObject):
     """Runs `work(report)` on its own QThread; `report(text)` relays progress to the GUI."""
 
+    running: set[Job] = set()  # every job not yet finished; tests check none is left behind
+
     progressed = Signal(str)
     finished = Signal(object)
     failed = Signal(str)
@@ -26,6 +28,8 @@ class Job(QObject):
         self._thread.run = self._run  # type: ignore[method-assign]
 
     def start(self) -> None:
+        Job.running.add(self)
+        self._thread.finished.connect(lambda: Job.running.discard(self))
         self._thread.start()
 
     def _run(self) -> None:
