@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from modelvet import __version__
 from modelvet.engine.errors import CheckFailed, ModelVetError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -207,6 +208,7 @@ def _positive_int(text: str) -> int:
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="modelvet", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"modelvet {__version__}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     catalog = commands.add_parser("catalog", help="the bundled model catalog")
