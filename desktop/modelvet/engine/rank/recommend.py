@@ -222,14 +222,14 @@ def failures_to_items(failures: pl.DataFrame) -> list:
     from modelvet.engine.rank.result import ExcludedModel, RuleFailure
 
     return [
-        ExcludedModel.model_construct(
+        ExcludedModel(
             model_id=row["model_id"],
             name=row["name"],
             developer=row["developer"],
             developer_country=row["developer_country"],
             license=row["license_id"],
             reasons=[
-                RuleFailure.model_construct(rule=r, detail=d)
+                RuleFailure(rule=r, detail=d)
                 for r, d in zip(row["rules"], row["details"], strict=True)
             ],
             smallest_memory_bytes=row["smallest_bytes"],

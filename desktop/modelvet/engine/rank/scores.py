@@ -9,8 +9,9 @@ a model only halfway from the median, three move it three quarters, so one lucky
 outrank a model measured on many.
 
 A model with no benchmark for a requested task takes, for that task, the mean of its own scores
-on the tasks it has (a frontier model without a multilingual figure is not ranked as if it had
-failed one); a model with no benchmark at all counts 0. Either way the gap is named in
+on the tasks it has, weighed half against the catalog median, (own + 50) ÷ 2: a frontier model
+without a multilingual figure is not ranked as if it had failed one, nor above models measured
+on that task; a model with no benchmark at all counts 0. Either way the gap is named in
 `missing_tasks` and in the model's reasons, never filled silently.
 """
 
@@ -96,7 +97,9 @@ def task_scores(benchmarks: pl.DataFrame) -> pl.DataFrame:
 
 def capability(task_table: pl.DataFrame, model_ids: pl.Series, tasks: list[str]) -> pl.DataFrame:
     """Per model: capability (mean over the requested tasks; gaps imputed and named)."""
-    own_mean = task_table.group_by("model_id").agg(pl.col("task_score").mean().alias("own_mean"))
+    own_mean = task_table.group_by("model_id").agg(
+        ((pl.col("task_score").mean() + MEDIAN_PRIOR) / 2).alias("own_mean")
+    )
     wanted = task_table.filter(pl.col("task").is_in(tasks))
     grid = pl.DataFrame({"model_id": model_ids.unique()}).join(
         pl.DataFrame({"task": tasks}), how="cross"
@@ -107,9 +110,7 @@ def capability(task_table: pl.DataFrame, model_ids: pl.Series, tasks: list[str])
         .with_columns(pl.col("own_mean").fill_null(0.0))
     )
     return full.group_by("model_id").agg(
-        (pl.col("task_score").fill_null(pl.col("own_mean")).sum() / len(tasks)).alias(
-            "capability"
-        ),
+        (pl.col("task_score").fill_null(pl.col("own_mean")).sum() / len(tasks)).alias("capability"),
         pl.col("task").filter(pl.col("task_score").is_null()).alias("missing_tasks"),
         pl.col("own_mean").first().alias("imputed_score"),
         pl.format("{} {}", pl.col("task"), pl.col("task_score").round(0).cast(pl.Int64))

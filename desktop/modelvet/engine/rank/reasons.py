@@ -1,0 +1,191 @@
+"""Why each recommended model is there, in words, built for every row at once as polars text.
+
+One list of sentences per row: capability (and any imputed gap), the file and its quantisation,
+where it fits, the speed against the target, the origin chain, the licence and any caveat.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from modelvet.engine.hardware import GB
+from modelvet.engine.profile import Profile
+
+PLACES = {
+    "gpu": "fits on one GPU",
+    "multi-gpu": "fits across the GPUs (layers split between cards)",
+    "gpu+cpu": "fits with part of the layers on the CPU",
+    "cpu": "runs on the CPU from RAM",
+    "hosted": "hosted",
+}
+CARVEOUT_SECTORS = ("defense", "government")
+
+
+def _text(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.String)
+
+
+def _gb(column: str) -> pl.Expr:
+    """Bytes as '8.5 GB'; '?' where unknown."""
+    return (_text((pl.col(column) / GB).round(1)) + " GB").fill_null("?")
+
+
+def _whole(expr: pl.Expr) -> pl.Expr:
+    return _text(expr.round(0).cast(pl.Int64))
+
+
+def origin_text() -> pl.Expr:
+    """The origin chain in words ('CN|developer X|' → 'developer X (CN)')."""
+    parts = pl.element().str.split("|")
+    described = pl.format("{} ({}){}", parts.list.get(1), parts.list.get(0), parts.list.get(2))
+    return pl.col("origin_links").list.eval(described).list.join("; ")
+
+
+def _capability(tasks: list[str]) -> list[pl.Expr]:
+    has_scores = pl.col("task_summary").list.len() > 0
+    measured = pl.when(has_scores).then(
+        pl.format(
+            "capability {}/100 for {} ({}) from {}, each as a percentile within the catalog, "
+            "weighed against the catalog median when a task has few",
+            _whole(pl.col("capability")),
+            pl.lit(", ".join(tasks)),
+            pl.col("task_summary").list.join("; "),
+            pl.col("score_benchmarks").list.join(", "),
+        )
+    )
+    missing = pl.col("missing_tasks").list.join(", ")
+    gap = (
+        pl.when(pl.col("missing_tasks").list.len() == 0)
+        .then(None)
+        .when(has_scores | (pl.col("imputed_score") > 0))
+        .then(
+            pl.format(
+                "no sourced benchmark for {}: scored {}, the mean of its other task scores "
+                "weighed half against the catalog median (imputed)",
+                missing,
+                _whole(pl.col("imputed_score")),
+            )
+        )
+        .otherwise(pl.format("no sourced benchmark for {}: counted as 0", missing))
+    )
+    return [measured, gap]
+
+
+def _file() -> pl.Expr:
+    cost = pl.format("quantisation costs {} points", _text(pl.col("quant_penalty").round(1)))
+    certificates = pl.col("certifications").list.join(", ")
+    official = pl.when(pl.col("official")).then(pl.lit(" (the developer's own file)"))
+    return (
+        pl.when(pl.col("hosted"))
+        .then(
+            pl.format(
+                "hosted by {} ({}): {}",
+                pl.col("publisher"),
+                pl.col("publisher_country").fill_null("?"),
+                pl.when(certificates == "")
+                .then(pl.lit("no certifications listed"))
+                .otherwise(certificates),
+            )
+        )
+        .when(pl.col("publisher").is_null())
+        .then(
+            pl.format(
+                "{}: no file in the catalog, size estimated from the parameter count ({}); {}",
+                pl.col("quant"),
+                _gb("weights_bytes"),
+                cost,
+            )
+        )
+        .otherwise(
+            pl.format(
+                "{} from {}{}, {} size {}; {}",
+                pl.col("quant"),
+                pl.col("publisher"),
+                official.otherwise(pl.lit("")),
+                pl.col("size_status").fill_null("unknown"),
+                _gb("size_bytes"),
+                cost,
+            )
+        )
+    )
+
+
+def _placement(context: int) -> pl.Expr:
+    share = (
+        pl.when(pl.col("experts_on_cpu"))
+        .then(
+            pl.lit(
+                ", the routed experts in RAM and everything else on the GPU (llama.cpp --cpu-moe)"
+            )
+        )
+        .when(pl.col("placement") == "gpu+cpu")
+        .then(pl.format(", {}% of weights and cache on the GPU", _whole(pl.col("gpu_share") * 100)))
+        .otherwise(pl.lit(""))
+    )
+    return pl.when(~pl.col("hosted")).then(
+        pl.format(
+            "{}{}: {} at {} tokens (weights {}, KV cache {}, compute {}), {}% headroom",
+            pl.col("placement").replace_strict(PLACES, default="placed"),
+            share,
+            _gb("total_bytes"),
+            pl.lit(context),
+            _gb("weights_bytes"),
+            _gb("kv_cache_bytes"),
+            _gb("compute_bytes"),
+            _whole(pl.col("memory_headroom") * 100),
+        )
+    )
+
+
+def _speed(target: float) -> pl.Expr:
+    verdict = (
+        pl.when(pl.col("meets_speed_target")).then(pl.lit("meets")).otherwise(pl.lit("is below"))
+    )
+    return (
+        pl.when(pl.col("hosted"))
+        .then(None)
+        .when(pl.col("predicted_tokens_per_s").is_null())
+        .then(pl.lit("speed not predicted: the memory bandwidth of this hardware is unknown"))
+        .otherwise(
+            pl.format(
+                "predicted {} tokens/s (memory-bandwidth bound {}); {} your {} tokens/s",
+                _text(pl.col("predicted_tokens_per_s").round(1)),
+                _text(pl.col("bandwidth_bound_tokens_per_s").round(1)),
+                verdict,
+                pl.lit(f"{target:g}"),
+            )
+        )
+    )
+
+
+def _origin(profile: Profile) -> list[pl.Expr]:
+    reasons = [
+        pl.format("origin: {}", origin_text()),
+        pl.format("licence: {}", pl.col("license_name")),
+    ]
+    if profile.organisation.sector in CARVEOUT_SECTORS:
+        bans = pl.col("field_of_use_bans")
+        reasons.append(
+            pl.when(pl.col("government_carveout").is_not_null() & (bans.list.len() > 0)).then(
+                pl.format(
+                    "caveat: the licence bans {}; admitted on the government carve-out: {}",
+                    bans.list.join(", "),
+                    pl.col("government_carveout"),
+                )
+            )
+        )
+    return reasons
+
+
+def reasons(profile: Profile) -> pl.Expr:
+    """list[str] per row, nulls (reasons that do not apply) dropped."""
+    capability = profile.capability
+    tasks: list[str] = list(dict.fromkeys(capability.tasks))
+    parts = [
+        *_capability(tasks),
+        _file(),
+        _placement(capability.context_tokens),
+        _speed(capability.min_tokens_per_s),
+        *_origin(profile),
+    ]
+    return pl.concat_list([part.cast(pl.String) for part in parts]).list.drop_nulls()
