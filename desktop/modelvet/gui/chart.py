@@ -81,8 +81,9 @@ class CapabilityMemoryChart(QWidget):
             x = self._x(memory_gb, plot)
             painter.setPen(QPen(QColor("#c0392b"), 1.5, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
-            painter.drawText(QPointF(x + 4, plot.top() + 14 + 14 * row),
-                             f"{label} {memory_gb:.0f} GB")
+            painter.drawText(
+                QPointF(x + 4, plot.top() + 14 + 14 * row), f"{label} {memory_gb:.0f} GB"
+            )
         grey = QColor(text)
         grey.setAlpha(70)
         accent = palette.color(QPalette.ColorRole.Highlight)

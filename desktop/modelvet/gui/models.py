@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from modelvet.engine.hardware import GB
-from modelvet.engine.rank.result import ExcludedModel, Recommendation, RecommendedModel
+from modelvet.engine.rank.result import Recommendation, RecommendedModel
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -17,7 +17,38 @@ def gigabytes(value: int | None) -> str:
     return "–" if value is None else f"{value / GB:.1f} GB"
 
 
-class ResultsTableModel(QAbstractTableModel):
+class _ItemsTableModel(QAbstractTableModel):
+    """A table whose rows are a list of the engine's result items, one column per COLUMNS."""
+
+    COLUMNS: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[Any] = []
+
+    def rows_of(self, result: Recommendation) -> list[Any]:
+        raise NotImplementedError
+
+    def set_recommendation(self, result: Recommendation | None) -> None:
+        self.beginResetModel()
+        self.items = self.rows_of(result) if result else []
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+
+class ResultsTableModel(_ItemsTableModel):
     """One row per recommended model, in the engine's rank order."""
 
     COLUMNS = (
@@ -33,27 +64,8 @@ class ResultsTableModel(QAbstractTableModel):
         "Score",
     )
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: list[RecommendedModel] = []
-
-    def set_recommendation(self, result: Recommendation | None) -> None:
-        self.beginResetModel()
-        self.items = list(result.recommended) if result else []
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
+    def rows_of(self, result: Recommendation) -> list[Any]:
+        return list(result.recommended)
 
     def _cells(self, item: RecommendedModel) -> tuple[tuple[str, Any], ...]:
         speed = item.predicted_tokens_per_s
@@ -91,32 +103,13 @@ class ResultsTableModel(QAbstractTableModel):
         return None
 
 
-class ExcludedTableModel(QAbstractTableModel):
+class ExcludedTableModel(_ItemsTableModel):
     """One row per excluded model: who made it, and every rule that excluded it."""
 
     COLUMNS = ("Model", "Rules", "Why", "Developer", "Country", "Licence")
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: list[ExcludedModel] = []
-
-    def set_recommendation(self, result: Recommendation | None) -> None:
-        self.beginResetModel()
-        self.items = list(result.excluded) if result else []
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
+    def rows_of(self, result: Recommendation) -> list[Any]:
+        return list(result.excluded)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

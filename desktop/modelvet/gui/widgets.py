@@ -115,13 +115,15 @@ def add_row(form: QFormLayout, label: str, field: QWidget, explanation: str) -> 
     return text
 
 
-def scrolling(content: QWidget) -> QScrollArea:
+def fill_with_scrolling(page: QWidget, content: QWidget) -> None:
     """Pages scroll rather than clip when the window is small or the text is large."""
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidget(content)
-    return area
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(area)
 
 
 class CountryList(QListWidget):

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from modelvet.engine.catalog.schema import TASKS
 from modelvet.engine.profile import Capability
 from modelvet.engine.rank.scores import TASK_BENCHMARKS
-from modelvet.gui.widgets import add_row, heading, hint, scrolling
+from modelvet.gui.widgets import add_row, fill_with_scrolling, heading, hint
 
 _TASK_LABELS = {
     "general": "&General assistant",
@@ -126,9 +126,7 @@ class CapabilityPage(QWidget):
         self.kv_type.currentIndexChanged.connect(self._changed)
         layout.addWidget(box)
         layout.addStretch(1)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scrolling(content))
+        fill_with_scrolling(self, content)
 
     def _pick_context(self) -> None:
         value = self.context_presets.currentData()

@@ -27,7 +27,7 @@ from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.catalog.schema import GpuSpec
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.profile import HardwareRequest
-from modelvet.gui.widgets import add_row, heading, hint, scrolling
+from modelvet.gui.widgets import add_row, fill_with_scrolling, heading, hint
 
 _CATEGORIES = {
     "consumer-gpu": "Consumer GPU",
@@ -75,9 +75,7 @@ class HardwarePage(QWidget):
         layout.addWidget(self._source_box())
         layout.addWidget(self._numbers_box())
         layout.addStretch(1)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scrolling(content))
+        fill_with_scrolling(self, content)
         self._sync_enabled()
 
     def _source_box(self) -> QGroupBox:

@@ -19,7 +19,7 @@ from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.catalog.schema import OPENNESS_LADDER, SECTORS
 from modelvet.engine.profile import Organisation, Profile, Security
 from modelvet.engine.security import resolve_security
-from modelvet.gui.widgets import COUNTRIES, CountryList, add_row, heading, hint, scrolling
+from modelvet.gui.widgets import COUNTRIES, CountryList, add_row, fill_with_scrolling, heading, hint
 
 COVERED_NATIONS = ["CN", "IR", "KP", "RU"]  # FY2026 NDAA §1532
 _BOOLEAN_RULES = {
@@ -66,9 +66,7 @@ class SecurityPage(QWidget):
         layout.addWidget(self._origin_box())
         layout.addWidget(self._licence_box())
         layout.addStretch(1)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scrolling(content))
+        fill_with_scrolling(self, content)
 
     # --- building ------------------------------------------------------------------------
 
