@@ -117,3 +117,13 @@ def test_hardware_json() -> None:
 def test_unknown_command_is_exit_2() -> None:
     done = modelvet("frobnicate")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_smoke_child_entry_point_answers_in_json_lines() -> None:
+    """`modelvet --smoke-child` (how a frozen build starts its child) speaks the protocol."""
+    done = subprocess.run([sys.executable, "-m", "modelvet", "--smoke-child"],
+                          input='{"model_path": 42, "colour": "red"}\n', capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    event = json.loads(done.stdout.strip().splitlines()[-1])
+    assert event["event"] == "error" and "bad request" in event["message"]

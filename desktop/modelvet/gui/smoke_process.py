@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from modelvet.engine.smoke.protocol import PromptLine, SmokeRequest, decode
+from modelvet.engine.smoke.runner import child_command
 
 CANCEL_DEADLINE_MS = 2000
 
@@ -41,7 +41,8 @@ class SmokeProcess(QObject):
         self._timeout.timeout.connect(self._on_timeout)
 
     def start(self) -> None:
-        self.process.start(sys.executable, ["-m", "modelvet.engine.smoke.child"])
+        program, *arguments = child_command()
+        self.process.start(program, arguments)
         self.process.write((self.request.model_dump_json() + "\n").encode())
         if not self.request.interactive:
             self.process.closeWriteChannel()

@@ -21,7 +21,13 @@ from modelvet.engine.smoke.protocol import SmokeRequest, decode
 CANCEL_GRACE_S = 1.0
 
 
+CHILD_FLAG = "--smoke-child"
+
+
 def child_command() -> list[str]:
+    """How to start the child: `python -m …`, or the frozen app itself with a flag."""
+    if getattr(sys, "frozen", False):  # a PyInstaller build has no `python -m`
+        return [sys.executable, CHILD_FLAG]
     return [sys.executable, "-m", "modelvet.engine.smoke.child"]
 
 
