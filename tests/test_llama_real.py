@@ -208,3 +208,14 @@ source = "https://example.org/smol-gguf"
     )
     assert done.returncode == 2
     assert "sha256 mismatch" in done.stderr and "do not load it" in done.stderr
+
+
+def test_a_file_that_cannot_fit_is_refused_unless_forced(smol_gguf: Path) -> None:
+    from modelvet.engine.errors import CheckFailed
+    from modelvet.engine.hardware import HardwareSpec
+
+    tiny = HardwareSpec(name="tiny", origin="profile", ram_gb=0.1, ram_available_gb=0.1)
+    with pytest.raises(CheckFailed, match="will not fit"):
+        check_before_load(smol_gguf, load_catalog(), RunSettings(2048), tiny)
+    forced = check_before_load(smol_gguf, load_catalog(), RunSettings(2048), tiny, force=True)
+    assert any(check.startswith("forced:") for check in forced.checks)
