@@ -18,6 +18,10 @@ from modelvet.engine.profile import HardwareRequest
 
 GIB = 1024**3
 GB = 10**9
+# Share of unified memory the GPU may use when nothing says otherwise: the lowest published
+# measurement of macOS's Metal working-set limit, 0.74 on 16 and 24 GB Macs (AlexsJones/llmfit#754,
+# sgl-project/sglang#29949); 128 GB Macs measure 0.84 (antirez/ds4#893).
+DEFAULT_UNIFIED_GPU_FRACTION = 0.74
 
 
 class Gpu(BaseModel):
@@ -161,8 +165,8 @@ def _apple_memory(warnings: list[str]) -> tuple[list[Gpu], float | None]:
         warnings.append(f"could not read Apple memory facts: {error}")
         return [], None
     limit_bytes = int(wired) * 1024 * 1024 if wired.isdigit() and int(wired) > 0 else None
-    # Without an explicit wired limit macOS lets Metal use about 2/3 (<=36 GB) or 3/4 of RAM.
-    fraction = limit_bytes / total if limit_bytes else (0.67 if total <= 36 * GIB else 0.75)
+    # Without an explicit wired limit, the measured default share stands in for the Metal limit.
+    fraction = limit_bytes / total if limit_bytes else DEFAULT_UNIFIED_GPU_FRACTION
     gpu = Gpu(name="Apple GPU (unified memory)", memory_gb=total * fraction / GB, vendor="apple")
     return [gpu], fraction
 

@@ -13,12 +13,11 @@ from typing import Any
 
 import polars as pl
 
-from modelvet.engine.hardware import GB, HardwareSpec
+from modelvet.engine.hardware import DEFAULT_UNIFIED_GPU_FRACTION, GB, HardwareSpec
 
 # Assumptions, stated with every prediction (see `assumptions()`):
 GPU_RESERVE_BYTES = int(0.5 * GB)  # driver context and library workspaces per GPU
 RAM_RESERVE_FRACTION = 0.10  # the operating system and other programs
-DEFAULT_UNIFIED_GPU_FRACTION = 0.75  # macOS default GPU working set above 36 GB of RAM
 GPU_BANDWIDTH_EFFICIENCY = 0.75
 CPU_BANDWIDTH_EFFICIENCY = 0.60
 GPU_COMPUTE_EFFICIENCY = 0.40
