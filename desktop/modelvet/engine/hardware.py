@@ -16,7 +16,6 @@ from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.profile import HardwareRequest
 
-GIB = 1024**3
 GB = 10**9
 # Share of unified memory the GPU may use when nothing says otherwise: the lowest published
 # measurement of macOS's Metal working-set limit, 0.74 on 16 and 24 GB Macs (AlexsJones/llmfit#754,
