@@ -29,13 +29,13 @@ from modelvet.engine.profile import (
     Security,
     load_profile,
 )
-from modelvet.engine.rank.explain import explain
+from modelvet.engine.rank.explain import excluded_items, explain
 from modelvet.engine.rank.recommend import (
     PreparedCatalog,
     evaluate,
-    failures_to_items,
     prepare,
     recommend,
+    recommend_json,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,17 +140,20 @@ def bench_big(big: PreparedCatalog, cases: dict[str, tuple[Profile, HardwareSpec
         eval_s, (recommended, failures) = timed(partial(evaluate, big, profile, hardware), runs,
                                                 warmup=1)
         explain_s, _ = timed(partial(explain, recommended, profile), runs, warmup=0)
-        excluded_s, _ = timed(partial(failures_to_items, failures), runs, warmup=0)
+        excluded_s, _ = timed(partial(excluded_items, failures), runs, warmup=0)
         full_s, _ = timed(partial(recommend, profile, hardware=hardware, prepared=big), runs,
                           warmup=0)
+        json_s, _ = timed(partial(recommend_json, profile, hardware=hardware, prepared=big),
+                          runs, warmup=0)
         med = {name: statistics.median(values) for name, values in
                (("evaluate", eval_s), ("explain", explain_s), ("excluded", excluded_s),
-                ("full", full_s))}
+                ("full", full_s), ("json", json_s))}
         print(f"  {label}: {recommended.height} recommended, {failures.height} excluded; "
               + ", ".join(f"{name} median {ms(value)} ms" for name, value in med.items()))
         rows.append([label, f"{big.variants.height}", f"{recommended.height}/{failures.height}",
                      ms(med["evaluate"]), ms(p90(eval_s)), ms(med["explain"]),
-                     ms(med["excluded"]), ms(med["full"]), ms(p90(full_s))])
+                     ms(med["excluded"]), ms(med["full"]), ms(p90(full_s)),
+                     ms(med["json"]), ms(p90(json_s))])
     return rows
 
 
@@ -196,7 +199,7 @@ def main() -> None:
           "explain = RecommendedModel objects, excluded = ExcludedModel objects)\n")
     print(table(["profile", "variants", "recommended/excluded", "evaluate median",
                  "evaluate p90", "explain median", "excluded median", "recommend median",
-                 "recommend p90"], big_rows))
+                 "recommend p90", "recommend --json median", "recommend --json p90"], big_rows))
 
 
 if __name__ == "__main__":

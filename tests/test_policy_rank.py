@@ -240,3 +240,18 @@ def test_slow_models_rank_after_fast_ones(prepared_test_catalog) -> None:
     flags = [m.meets_speed_target for m in result.recommended if m.meets_speed_target is not None]
     assert True in flags and False in flags, flags  # both kinds present, or the test says nothing
     assert flags == sorted(flags, reverse=True)
+
+
+@pytest.mark.parametrize("profile_file", ["us-defense-24gb.toml", "eu-company-mac-cloud.toml"])
+def test_json_from_frames_equals_json_from_objects(profile_file: str) -> None:
+    """`recommend --json` is written by polars; it must say exactly what the objects say."""
+    import json
+
+    from modelvet.engine.profile import load_profile
+    from modelvet.engine.rank.recommend import recommend_json
+    from tests.conftest import REPO
+
+    profile = load_profile(REPO / "examples" / profile_file)
+    from_objects = recommend(profile).to_json_dict()
+    from_frames = json.loads(recommend_json(profile))
+    assert from_frames == from_objects

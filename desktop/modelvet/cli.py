@@ -77,12 +77,13 @@ def _cmd_catalog_list(args: argparse.Namespace) -> int:
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
     from modelvet.engine.profile import load_profile
-    from modelvet.engine.rank.recommend import recommend
+    from modelvet.engine.rank.recommend import recommend, recommend_json
 
-    result = recommend(load_profile(args.profile))
+    profile = load_profile(args.profile)
     if args.json:
-        _print_json(result.to_json_dict())
+        sys.stdout.write(recommend_json(profile) + "\n")
         return EXIT_OK
+    result = recommend(profile)
     from modelvet.textout import print_recommendation
 
     print_recommendation(result)

@@ -7,7 +7,7 @@ from pydantic import TypeAdapter
 
 from modelvet.engine.profile import Profile
 from modelvet.engine.rank.reasons import reasons
-from modelvet.engine.rank.result import MemoryBreakdown, RecommendedModel
+from modelvet.engine.rank.result import ExcludedModel, MemoryBreakdown, RecommendedModel
 
 # For these rules one reason per model is enough: the smallest variant's.
 _ONE_PER_MODEL = ("fit",)
@@ -29,7 +29,7 @@ def exclusions(frame: pl.DataFrame, fail_columns: list[str]) -> pl.DataFrame:
     smallest = frame.group_by("model_id").agg(pl.col("total_bytes").min().alias("smallest_bytes"))
     return (
         long.group_by(ident, maintain_order=True)
-        .agg(pl.col("rule").alias("rules"), pl.col("detail").alias("details"))
+        .agg(pl.struct("rule", "detail").alias("reasons"))
         .join(smallest, on="model_id", how="left")
         .sort("name")
     )
@@ -51,10 +51,11 @@ _RENAMED = {
 }
 _MEMORY = list(MemoryBreakdown.model_fields)
 _RECOMMENDED = TypeAdapter(list[RecommendedModel])
+_EXCLUDED = TypeAdapter(list[ExcludedModel])
 
 
-def explain(ranked: pl.DataFrame, profile: Profile) -> list[RecommendedModel]:
-    """One RecommendedModel per ranked row, with its reasons; built and validated in bulk."""
+def recommended_frame(ranked: pl.DataFrame, profile: Profile) -> pl.DataFrame:
+    """The ranked rows in the shape of RecommendedModel (its field names, order and nesting)."""
     columns = [
         pl.col(_RENAMED.get(name, name)).alias(name)
         for name in RecommendedModel.model_fields
@@ -68,4 +69,27 @@ def explain(ranked: pl.DataFrame, profile: Profile) -> list[RecommendedModel]:
         pl.col("capability").fill_null(0.0),
         *(pl.col(c).fill_null([]) for c in ("task_scores", "missing_tasks", "score_benchmarks")),
     )
-    return _RECOMMENDED.validate_python(rows.to_dicts())
+    return rows
+
+
+def explain(ranked: pl.DataFrame, profile: Profile) -> list[RecommendedModel]:
+    """One RecommendedModel per ranked row, with its reasons; built and validated in bulk."""
+    return _RECOMMENDED.validate_python(recommended_frame(ranked, profile).to_dicts())
+
+
+def excluded_frame(failures: pl.DataFrame) -> pl.DataFrame:
+    """The excluded models in the shape of ExcludedModel."""
+    return failures.select(
+        "model_id",
+        "name",
+        "developer",
+        "developer_country",
+        pl.col("license_id").alias("license"),
+        "reasons",
+        pl.col("smallest_bytes").alias("smallest_memory_bytes"),
+        "capability",
+    )
+
+
+def excluded_items(failures: pl.DataFrame) -> list[ExcludedModel]:
+    return _EXCLUDED.validate_python(excluded_frame(failures).to_dicts())

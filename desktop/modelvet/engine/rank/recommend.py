@@ -7,6 +7,7 @@ best admissible variant; models without one are excluded with every reason any v
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 
@@ -28,7 +29,13 @@ from modelvet.engine.fit.quants import BITS_PER_WEIGHT, NATIVE_PRECISION, UNKNOW
 from modelvet.engine.hardware import GB, HardwareSpec, resolve_hardware
 from modelvet.engine.policy import PolicyInput, policy_columns
 from modelvet.engine.profile import Profile
-from modelvet.engine.rank.explain import exclusions, explain
+from modelvet.engine.rank.explain import (
+    excluded_frame,
+    excluded_items,
+    exclusions,
+    explain,
+    recommended_frame,
+)
 from modelvet.engine.rank.result import Recommendation
 from modelvet.engine.rank.scores import benchmark_frame, capability, task_scores
 from modelvet.engine.security import resolve_security
@@ -200,40 +207,43 @@ def _rank(admissible: pl.DataFrame, scores: pl.DataFrame, profile: Profile) -> p
     )
 
 
+def _header(prepared: PreparedCatalog, profile: Profile, hardware: HardwareSpec) -> dict:
+    settings = RunSettings(profile.capability.context_tokens, profile.capability.kv_cache_type)
+    return {
+        "catalog_version": prepared.catalog.version,
+        "profile": profile.model_dump(mode="json", exclude_none=True),
+        "hardware": hardware.model_dump(mode="json"),
+        "settings": settings.describe(),
+        "assumptions": assumptions(Capacity.of(hardware)),
+    }
+
+
 def recommend(
     profile: Profile, hardware: HardwareSpec | None = None, prepared: PreparedCatalog | None = None
 ) -> Recommendation:
+    """The recommendation as validated objects (the GUI and the reports use these)."""
     prepared = prepared or _prepared_bundled()
     hardware = hardware or resolve_hardware(profile.hardware, prepared.catalog)
     recommended, failures = evaluate(prepared, profile, hardware)
-    settings = RunSettings(profile.capability.context_tokens, profile.capability.kv_cache_type)
     return Recommendation(
-        catalog_version=prepared.catalog.version,
-        profile=profile.model_dump(mode="json", exclude_none=True),
-        hardware=hardware,
-        settings=settings.describe(),
-        assumptions=assumptions(Capacity.of(hardware)),
+        **_header(prepared, profile, hardware) | {"hardware": hardware},
         recommended=explain(recommended, profile),
-        excluded=failures_to_items(failures),
+        excluded=excluded_items(failures),
     )
 
 
-def failures_to_items(failures: pl.DataFrame) -> list:
-    from modelvet.engine.rank.result import ExcludedModel, RuleFailure
+def recommend_json(
+    profile: Profile, hardware: HardwareSpec | None = None, prepared: PreparedCatalog | None = None
+) -> str:
+    """The same recommendation as JSON, written by polars straight from the frames.
 
-    return [
-        ExcludedModel(
-            model_id=row["model_id"],
-            name=row["name"],
-            developer=row["developer"],
-            developer_country=row["developer_country"],
-            license=row["license_id"],
-            reasons=[
-                RuleFailure(rule=r, detail=d)
-                for r, d in zip(row["rules"], row["details"], strict=True)
-            ],
-            smallest_memory_bytes=row["smallest_bytes"],
-            capability=row["capability"],
-        )
-        for row in failures.iter_rows(named=True)
-    ]
+    `recommend --json` uses this: at 100,000 variants, turning every row into a Python object
+    first would cost seconds. A test holds it equal to `recommend(...).to_json_dict()`.
+    """
+    prepared = prepared or _prepared_bundled()
+    hardware = hardware or resolve_hardware(profile.hardware, prepared.catalog)
+    recommended, failures = evaluate(prepared, profile, hardware)
+    head = json.dumps(_header(prepared, profile, hardware), ensure_ascii=False)
+    rows = recommended_frame(recommended, profile).write_json()
+    excluded = excluded_frame(failures).write_json()
+    return f'{head[:-1]}, "recommended": {rows}, "excluded": {excluded}}}'
