@@ -225,8 +225,12 @@ class MainWindow(QMainWindow):
             return
         self.profile_path = Path(path)
         self.load_everywhere(profile)
-        self.state.remember(path)
+        self._remember(path)
         self.go_to(4)
+
+    def _remember(self, path: str) -> None:
+        self.state.remember(path)
+        self.welcome.show_recent(self.state.recent_profiles)
 
     def save_profile(self) -> None:
         if self.profile_path is None:
@@ -237,7 +241,7 @@ class MainWindow(QMainWindow):
         except ModelVetError as error:
             QMessageBox.warning(self, "Cannot save profile", error.message())
             return
-        self.state.remember(str(self.profile_path))
+        self._remember(str(self.profile_path))
         self.statusBar().showMessage(f"Saved {self.profile_path}", 5000)
 
     def save_profile_as(self) -> None:

@@ -77,6 +77,15 @@ class WelcomePage(QWidget):
         recent_layout = QVBoxLayout(recent_box)
         self.recent = QListWidget()
         self.recent.setAccessibleName("Recent profiles")
+        self.show_recent(recent)
+        self.recent.itemActivated.connect(
+            lambda item: self.openRequested.emit(item.data(Qt.ItemDataRole.UserRole))
+        )
+        recent_layout.addWidget(self.recent)
+        layout.addWidget(recent_box, 1)
+
+    def show_recent(self, recent: list[str]) -> None:
+        self.recent.clear()
         for path in recent:
             item = QListWidgetItem(Path(path).name)
             item.setToolTip(path)
@@ -84,12 +93,7 @@ class WelcomePage(QWidget):
             self.recent.addItem(item)
         if not recent:
             self.recent.addItem("No saved profiles yet")
-            self.recent.setEnabled(False)
-        self.recent.itemActivated.connect(
-            lambda item: self.openRequested.emit(item.data(Qt.ItemDataRole.UserRole))
-        )
-        recent_layout.addWidget(self.recent)
-        layout.addWidget(recent_box, 1)
+        self.recent.setEnabled(bool(recent))
 
     def _show_basis(self) -> None:
         policy = self._catalog.policies.get(self.preset.currentData() or "")
