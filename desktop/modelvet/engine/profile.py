@@ -12,15 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from modelvet.engine.catalog.schema import (
     Country,
     GpuSpec,
-    Openness,
     Sector,
+    SecurityRules,
     Task,
 )
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.storage import atomic_write_text
 
 PROFILE_SCHEMA_VERSION = 1
-Deployment = Literal["air-gapped", "on-prem", "cloud-ok"]
 KvCacheType = Literal["f16", "q8_0", "q4_0"]
 
 
@@ -34,18 +33,10 @@ class Organisation(_Part):
     expected_monthly_users: int = Field(100, ge=0)
 
 
-class Security(_Part):
-    """Each field left empty takes the named policy's value, then the permissive default."""
+class Security(SecurityRules, _Part):
+    """Each rule left empty takes the named policy's value, then the permissive default."""
 
     policy: str | None = None
-    deployment: Deployment | None = None
-    blocked_origins: list[Country] | None = None
-    allowed_origins: list[Country] | None = None
-    require_commercial_use: bool | None = None
-    forbid_field_of_use_restrictions: bool | None = None
-    require_osi_license: bool | None = None
-    min_openness: Openness | None = None
-    require_published_hashes: bool | None = None
 
 
 class HardwareRequest(_Part):
@@ -113,6 +104,9 @@ def load_profile(path: str | Path) -> Profile:
 
 def profile_to_toml(profile: Profile) -> str:
     document = profile.model_dump(mode="json", exclude_none=True)
+    security = document.get("security", {})
+    if "policy" in security:  # the preset first, then the rules that override it
+        document["security"] = {"policy": security.pop("policy"), **security}
     return tomli_w.dumps(document)
 
 

@@ -5,20 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from modelvet.engine.catalog.loader import Catalog
-from modelvet.engine.catalog.schema import PolicyPreset
+from modelvet.engine.catalog.schema import SECURITY_RULES, Deployment, PolicyPreset
 from modelvet.engine.errors import ModelVetError
-from modelvet.engine.profile import Deployment, Profile
-
-_FIELDS = (
-    "deployment",
-    "blocked_origins",
-    "allowed_origins",
-    "require_commercial_use",
-    "forbid_field_of_use_restrictions",
-    "require_osi_license",
-    "min_openness",
-    "require_published_hashes",
-)
+from modelvet.engine.profile import Profile
 
 
 class ResolvedSecurity(BaseModel):
@@ -52,7 +41,7 @@ def resolve_security(profile: Profile, catalog: Catalog) -> ResolvedSecurity:
             )
     values: dict[str, object] = {}
     origin_of: dict[str, str] = {}
-    for name in _FIELDS:
+    for name in SECURITY_RULES:
         own = getattr(requested, name)
         from_preset = getattr(preset, name) if preset else None
         if own is not None:

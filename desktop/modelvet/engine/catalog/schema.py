@@ -396,12 +396,13 @@ class HardwareFile(Strict):
     presets: list[HardwarePreset] = Field(min_length=1)
 
 
-class PolicyPreset(Strict):
-    id: Ident
-    name: str
-    basis: str = Field(description="The legal or organisational basis, in one or two sentences")
-    basis_urls: list[Url] = []
-    deployment: Literal["air-gapped", "on-prem", "cloud-ok"] | None = None
+Deployment = Literal["air-gapped", "on-prem", "cloud-ok"]
+
+
+class SecurityRules(BaseModel):
+    """The security rules a policy preset sets and a profile may override; None: not set."""
+
+    deployment: Deployment | None = None
     blocked_origins: list[Country] | None = None
     allowed_origins: list[Country] | None = None
     require_commercial_use: bool | None = None
@@ -409,6 +410,16 @@ class PolicyPreset(Strict):
     require_osi_license: bool | None = None
     min_openness: Openness | None = None
     require_published_hashes: bool | None = None
+
+
+SECURITY_RULES: tuple[str, ...] = tuple(SecurityRules.model_fields)
+
+
+class PolicyPreset(SecurityRules, Strict):
+    id: Ident
+    name: str
+    basis: str = Field(description="The legal or organisational basis, in one or two sentences")
+    basis_urls: list[Url] = []
 
 
 class PolicyFile(Strict):
