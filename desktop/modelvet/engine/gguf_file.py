@@ -8,6 +8,7 @@ tensor lies inside the file — so a truncated or hostile file is a clear error,
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 from collections import Counter
 from collections.abc import Callable
@@ -127,11 +128,13 @@ def _layer_counts(reader: Any, arch: str, layers: int | None) -> dict[str, int |
     return result
 
 
-def read_gguf(path: str | Path) -> GgufFacts:
-    """Metadata and tensor table. Raises ModelVetError for anything that is not a sound GGUF."""
+_SPLIT_NAME = re.compile(r"^(?P<stem>.+)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$")
+
+
+def _open(path: Path) -> tuple[Any, int, int]:
+    """(reader, version, size) of one GGUF file whose every tensor lies inside it."""
     import gguf  # imported here: numpy and the reader are only needed when a file is read
 
-    path = Path(path)
     version, size = _check_header(path)
     try:
         reader = gguf.GGUFReader(path, "r")
@@ -146,6 +149,41 @@ def read_gguf(path: str | Path) -> GgufFacts:
                 f"truncated: tensor {tensor.name} ends at byte {end}, the file has {size}",
                 str(path),
             )
+    return reader, version, size
+
+
+def _other_parts(path: Path, reader: Any) -> list[Path]:
+    """The rest of a split model (name-00001-of-00003.gguf …), which llama.cpp loads together."""
+    count = _scalar(reader, "split.count")
+    if not count or int(count) < 2:
+        return []
+    match = _SPLIT_NAME.match(path.name)
+    if match is None or int(match["count"]) != int(count):
+        raise ModelVetError(
+            f"part of a {count}-file split model, but its name does not say which part", str(path)
+        )
+    parts = [
+        path.with_name(f"{match['stem']}-{n:05d}-of-{int(count):05d}.gguf")
+        for n in range(1, int(count) + 1)
+    ]
+    missing = [p.name for p in parts if not p.is_file()]
+    if missing:
+        raise ModelVetError(f"split model is missing {', '.join(missing)}", str(path))
+    return [p for p in parts if p != path]
+
+
+def read_gguf(path: str | Path) -> GgufFacts:
+    """Metadata and tensor table (of every part of a split model). Raises ModelVetError for
+    anything that is not a sound GGUF."""
+    import gguf
+
+    path = Path(path)
+    reader, version, size = _open(path)
+    tensors = list(reader.tensors)
+    for part in _other_parts(path, reader):
+        part_reader, _, part_size = _open(part)
+        tensors.extend(part_reader.tensors)
+        size += part_size
     arch = _scalar(reader, "general.architecture") or "unknown"
     layers = _scalar(reader, f"{arch}.block_count")
     heads = _scalar(reader, f"{arch}.attention.head_count")
@@ -163,9 +201,9 @@ def read_gguf(path: str | Path) -> GgufFacts:
         architecture=arch,
         name=_scalar(reader, "general.name"),
         file_type=gguf.LlamaFileType(file_type).name if file_type is not None else None,
-        tensor_types=dict(Counter(t.tensor_type.name for t in reader.tensors)),
-        parameter_count=sum(int(t.n_elements) for t in reader.tensors),
-        weights_bytes=sum(int(t.n_bytes) for t in reader.tensors),
+        tensor_types=dict(Counter(t.tensor_type.name for t in tensors)),
+        parameter_count=sum(int(t.n_elements) for t in tensors),
+        weights_bytes=sum(int(t.n_bytes) for t in tensors),
         context_length=_scalar(reader, f"{arch}.context_length"),
         layers=layers,
         attention_heads=heads,
