@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class ModelVetError(Exception):
     """Bad input (a file, a profile, a flag). The CLI prints `str()` and exits 2."""
@@ -19,3 +24,11 @@ class ModelVetError(Exception):
 
 class CheckFailed(Exception):
     """A check ran and its result is negative (exit code 1), e.g. a failed smoke test."""
+
+
+def require(table: Mapping[str, T], key: str, what: str, where: str) -> T:
+    """table[key], or a ModelVetError naming the unknown key and listing the known ones."""
+    if key in table:
+        return table[key]
+    known = ", ".join(sorted(table)) or "none"
+    raise ModelVetError(f"unknown {what} {key!r}", where, f"known presets: {known}")

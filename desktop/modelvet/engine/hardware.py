@@ -13,7 +13,7 @@ import psutil
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelvet.engine.catalog.loader import Catalog
-from modelvet.engine.errors import ModelVetError
+from modelvet.engine.errors import ModelVetError, require
 from modelvet.engine.profile import HardwareRequest
 
 GB = 10**9
@@ -239,14 +239,7 @@ def from_request(request: HardwareRequest, catalog: Catalog) -> HardwareSpec:
     """A preset from catalog/hardware.toml, with any explicit numbers laid over it."""
     base: dict = {"name": "Described in the profile", "origin": "profile", "ram_gb": None}
     if request.preset:
-        preset = catalog.hardware.get(request.preset)
-        if preset is None:
-            known = ", ".join(sorted(catalog.hardware)) or "none"
-            raise ModelVetError(
-                f"unknown hardware preset {request.preset!r}",
-                "hardware.preset",
-                f"known presets: {known}",
-            )
+        preset = require(catalog.hardware, request.preset, "hardware preset", "hardware.preset")
         base = {
             "name": preset.name,
             "origin": f"preset:{preset.id}",

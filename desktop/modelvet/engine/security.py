@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.catalog.schema import SECURITY_RULES, Deployment, PolicyPreset
-from modelvet.engine.errors import ModelVetError
+from modelvet.engine.errors import require
 from modelvet.engine.profile import Profile
 
 
@@ -31,14 +31,7 @@ def resolve_security(profile: Profile, catalog: Catalog) -> ResolvedSecurity:
     requested = profile.security
     preset = None
     if requested.policy:
-        preset = catalog.policies.get(requested.policy)
-        if preset is None:
-            known = ", ".join(sorted(catalog.policies)) or "none"
-            raise ModelVetError(
-                f"unknown policy preset {requested.policy!r}",
-                "security.policy",
-                f"known presets: {known}",
-            )
+        preset = require(catalog.policies, requested.policy, "policy preset", "security.policy")
     values: dict[str, object] = {}
     origin_of: dict[str, str] = {}
     for name in SECURITY_RULES:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from modelvet.engine.hardware import GB
+from modelvet.engine.policy import carveout_applies
 from modelvet.engine.profile import Profile
 
 PLACES = {
@@ -18,7 +19,6 @@ PLACES = {
     "cpu": "runs on the CPU from RAM",
     "hosted": "hosted",
 }
-CARVEOUT_SECTORS = ("defense", "government")
 
 
 def _text(expr: pl.Expr) -> pl.Expr:
@@ -163,12 +163,12 @@ def _origin(profile: Profile) -> list[pl.Expr]:
         pl.format("origin: {}", origin_text()),
         pl.format("licence: {}", pl.col("license_name")),
     ]
-    if profile.organisation.sector in CARVEOUT_SECTORS:
+    if carveout_applies(profile.organisation):
         bans = pl.col("field_of_use_bans")
         reasons.append(
             pl.when(pl.col("government_carveout").is_not_null() & (bans.list.len() > 0)).then(
                 pl.format(
-                    "caveat: the licence bans {}; admitted on the government carve-out: {}",
+                    "caveat: the licence bans {}; a government carve-out covers your use: {}",
                     bans.list.join(", "),
                     pl.col("government_carveout"),
                 )
