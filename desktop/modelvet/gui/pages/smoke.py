@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -77,7 +78,13 @@ class SmokePage(QWidget):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         layout.addWidget(split, 1)
-        self.refresh_files()
+        self._searched = False  # model folders are walked when the step is first shown
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self._searched:
+            self._searched = True
+            self.refresh_files()
+        super().showEvent(event)
 
     # --- building ------------------------------------------------------------------------
 
