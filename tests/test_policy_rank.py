@@ -67,7 +67,7 @@ def test_every_model_appears_exactly_once(prepared_test_catalog) -> None:
             {"country": "US", "sector": "commercial", "expected_monthly_users": 5000},
             "community-70b",
             "user-cap",
-            "above 1000 monthly users; you expect 5000",
+            "above 1,000 monthly active users",
         ),
         (
             {"forbid_field_of_use_restrictions": True},
@@ -85,7 +85,13 @@ def test_every_model_appears_exactly_once(prepared_test_catalog) -> None:
         ),
         ({"require_osi_license": True}, None, "swa-27b", "osi-licence", "not an OSI-approved"),
         ({"min_openness": "open-model"}, None, "swa-27b", "openness", "unknown"),
-        ({"require_published_hashes": True}, None, "swa-27b", "published-hash", "no sha256"),
+        (
+            {"require_published_hashes": True},
+            None,
+            "swa-27b",
+            "published-hash",
+            "no sha256 stated by the publisher",
+        ),
     ],
 )
 def test_each_rule_excludes_with_a_readable_reason(

@@ -1,8 +1,11 @@
-"""Security and licence rules: each is a column expression yielding a reason to exclude, or null.
+"""Security rules on each variant: each a column expression yielding a reason, or null.
 
 A rule's detail is written for a procurement officer: it names the fact, whose fact it is, and
 the profile setting it fails. Origin follows the whole chain built by `catalog.frame`
 (developer, parent, base model of a fine-tune or distill, and the file's publisher).
+Two kinds of column: `fail` (the fact excludes the variant) and `unknown` (the catalog lacks
+the fact the rule needs; `[security] unknown_terms` decides). Licence clauses are judged over
+every binding licence in `licence_rules`.
 """
 
 from __future__ import annotations
@@ -14,76 +17,6 @@ import polars as pl
 from modelvet.engine.catalog.schema import OPENNESS_LADDER
 from modelvet.engine.profile import Organisation
 from modelvet.engine.security import ResolvedSecurity
-
-EU_MEMBERS = frozenset(
-    {
-        "AT",
-        "BE",
-        "BG",
-        "HR",
-        "CY",
-        "CZ",
-        "DK",
-        "EE",
-        "FI",
-        "FR",
-        "DE",
-        "GR",
-        "HU",
-        "IE",
-        "IT",
-        "LV",
-        "LT",
-        "LU",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SK",
-        "SI",
-        "ES",
-        "SE",
-    }
-)
-
-# Which field-of-use bans matter to which sector (matched as words in the licence's ban list).
-SECTOR_BANS: dict[str, tuple[str, ...]] = {
-    "defense": (
-        "military",
-        "warfare",
-        "weapon",
-        "nuclear",
-        "espionage",
-        "itar",
-        "munition",
-        "critical-infrastructure",
-        "critical infrastructure",
-        "surveillance",
-    ),
-    "government": (
-        "military",
-        "warfare",
-        "espionage",
-        "surveillance",
-        "law enforcement",
-        "law-enforcement",
-        "critical-infrastructure",
-        "critical infrastructure",
-        "government",
-    ),
-    "healthcare": ("medical", "health", "clinical", "diagnos"),
-    "finance": ("financial", "credit", "automated decision", "automated-decision"),
-    "education": ("education", "children", "minors"),
-    "research": (),
-    "commercial": (),
-}
-CARVEOUT_SECTORS = ("defense", "government")
-
-
-def carveout_applies(org: Organisation) -> bool:
-    """Government carve-outs recorded in the catalog (Meta's) cover US government and defense."""
-    return org.sector in CARVEOUT_SECTORS and org.country == "US"
 
 
 @dataclass(frozen=True)
@@ -126,82 +59,6 @@ def _deployment_rule(security: ResolvedSecurity) -> pl.Expr:
     )
 
 
-def _commercial_rule(security: ResolvedSecurity) -> pl.Expr:
-    if not security.require_commercial_use:
-        return pl.lit(None, dtype=pl.String)
-    return (
-        pl.when(pl.col("commercial_use") == "no")
-        .then(pl.format("{} does not permit commercial use", pl.col("license_name")))
-        .when(pl.col("commercial_use").is_null())
-        .then(
-            pl.format(
-                "{}: commercial use is not established in the catalog", pl.col("license_name")
-            )
-        )
-    )
-
-
-def _user_cap_rule(org: Organisation) -> pl.Expr:
-    return pl.when(pl.col("monthly_user_cap") < org.expected_monthly_users).then(
-        pl.format(
-            "{} needs a separate licence above {} monthly users; you expect {}",
-            pl.col("license_name"),
-            pl.col("monthly_user_cap"),
-            pl.lit(org.expected_monthly_users),
-        )
-    )
-
-
-def _field_of_use_rule(org: Organisation, security: ResolvedSecurity) -> pl.Expr:
-    words = SECTOR_BANS.get(org.sector, ())
-    if not security.forbid_field_of_use_restrictions or not words:
-        return pl.lit(None, dtype=pl.String)
-    pattern = "(?i)" + "|".join(w.replace(" ", r"\s") for w in words)
-    relevant = pl.col("field_of_use_bans").list.eval(
-        pl.element().filter(pl.element().str.contains(pattern))
-    )
-    failing = relevant.list.len() > 0
-    if carveout_applies(org):
-        failing = failing & pl.col("government_carveout").is_null()
-    return pl.when(failing).then(
-        pl.format(
-            "{} bans use for {}, which your sector ({}) needs",
-            pl.col("license_name"),
-            relevant.list.join(", "),
-            pl.lit(org.sector),
-        )
-    )
-
-
-def _region_rule(org: Organisation) -> pl.Expr:
-    regions = [org.country] + (["EU"] if org.country in EU_MEMBERS else [])
-    hit = pl.col("excluded_regions").list.eval(pl.element().filter(pl.element().is_in(regions)))
-    multimodal = pl.col("modalities").list.eval(pl.element() != "text").list.any()
-    applies = ~pl.col("excluded_regions_multimodal_only") | multimodal
-    scope = (
-        pl.when(pl.col("excluded_regions_multimodal_only"))
-        .then(pl.lit(" for its multimodal models"))
-        .otherwise(pl.lit(""))
-    )
-    return pl.when((hit.list.len() > 0) & applies).then(
-        pl.format(
-            "{} grants no rights{} to organisations in {} (excluded: {})",
-            pl.col("license_name"),
-            scope,
-            pl.lit(org.country),
-            hit.list.join(", "),
-        )
-    )
-
-
-def _osi_rule(security: ResolvedSecurity) -> pl.Expr:
-    if not security.require_osi_license:
-        return pl.lit(None, dtype=pl.String)
-    return pl.when(~pl.col("osi_approved").fill_null(False)).then(
-        pl.format("{} is not an OSI-approved licence", pl.col("license_name"))
-    )
-
-
 def _openness_rule(security: ResolvedSecurity) -> pl.Expr:
     if security.min_openness is None:
         return pl.lit(None, dtype=pl.String)
@@ -209,46 +66,69 @@ def _openness_rule(security: ResolvedSecurity) -> pl.Expr:
     return (
         pl.when(pl.col("hosted"))
         .then(pl.lit("hosted-only: no weights are released"))
-        .when(pl.col("openness_rank") < needed)
+        .when(pl.col("openness_level").is_not_null() & (pl.col("openness_rank") < needed))
         .then(
             pl.format(
                 "openness is {} on the Model Openness Framework ladder; you require {}",
-                pl.col("openness_level").fill_null("unknown"),
+                pl.col("openness_level"),
                 pl.lit(security.min_openness),
             )
         )
     )
 
 
-def _hash_rule(security: ResolvedSecurity) -> pl.Expr:
+def _openness_unknown(security: ResolvedSecurity) -> pl.Expr:
+    if security.min_openness is None:
+        return pl.lit(None, dtype=pl.String)
+    return pl.when(~pl.col("hosted") & pl.col("openness_level").is_null()).then(
+        pl.lit(
+            "openness is unknown: the catalog does not record which Model Openness Framework "
+            f"components are released; you require {security.min_openness}"
+        )
+    )
+
+
+def _hash_unknown(security: ResolvedSecurity) -> pl.Expr:
+    """No publisher sha256 in the catalog: whether the publisher states one is not established."""
     if not security.require_published_hashes:
         return pl.lit(None, dtype=pl.String)
     return pl.when(pl.col("sha256").is_null() & ~pl.col("hosted")).then(
         pl.format(
-            "{} {}: the publisher states no sha256 for the file",
+            "{} {}: the catalog has no sha256 stated by the publisher for the file, so it "
+            "cannot be verified on arrival",
             pl.col("quant").fill_null("file"),
             pl.col("publisher").fill_null("(no file listed)"),
         )
     )
 
 
+def _publisher_origin_unknown(security: ResolvedSecurity) -> pl.Expr:
+    if not (security.blocked_origins or security.allowed_origins):
+        return pl.lit(None, dtype=pl.String)
+    return pl.when(pl.col("publisher").is_not_null() & pl.col("publisher_country").is_null()).then(
+        pl.format(
+            "the country of the file's publisher {} is not in the catalog", pl.col("publisher")
+        )
+    )
+
+
 def policy_columns(inputs: PolicyInput) -> dict[str, pl.Expr]:
     """Rule name → expression giving the failure detail (null when the rule passes)."""
-    security, org = inputs.security, inputs.organisation
+    security = inputs.security
     rules: dict[str, pl.Expr] = {"deployment": _deployment_rule(security)}
     if security.blocked_origins:
         rules["origin"] = _origin_rule(security.blocked_origins, blocked=True)
     if security.allowed_origins:
         rules["allowed-origin"] = _origin_rule(security.allowed_origins, blocked=False)
-    rules.update(
-        {
-            "commercial-use": _commercial_rule(security),
-            "user-cap": _user_cap_rule(org),
-            "field-of-use": _field_of_use_rule(org, security),
-            "licence-region": _region_rule(org),
-            "osi-licence": _osi_rule(security),
-            "openness": _openness_rule(security),
-            "published-hash": _hash_rule(security),
-        }
-    )
+    rules["openness"] = _openness_rule(security)
     return rules
+
+
+def unknown_columns(inputs: PolicyInput) -> dict[str, pl.Expr]:
+    """Rule name → expression naming the fact the catalog lacks (null when it is known)."""
+    security = inputs.security
+    return {
+        "origin": _publisher_origin_unknown(security),
+        "openness": _openness_unknown(security),
+        "published-hash": _hash_unknown(security),
+    }

@@ -28,9 +28,23 @@ class _Part(BaseModel):
 
 
 class Organisation(_Part):
-    country: Country = "US"
+    country: Country = Field("US", description="Where the organisation is domiciled")
     sector: Sector = "commercial"
-    expected_monthly_users: int = Field(100, ge=0)
+    expected_monthly_users: int = Field(
+        100, ge=0, description="Users of this deployment (per-product caps, e.g. Qwen's)"
+    )
+    monthly_active_users: int | None = Field(
+        None,
+        ge=0,
+        description="Today, across all products of the organisation and its affiliates "
+        "(Llama's test); unset: the deployment's expected users stand in",
+    )
+    monthly_revenue_usd: float | None = Field(
+        None, ge=0, description="Global consolidated monthly revenue (revenue ceilings, duties)"
+    )
+    user_countries: list[Country] = Field(
+        default_factory=list, description="Where users and outputs are (territory clauses)"
+    )
 
 
 class Security(SecurityRules, _Part):

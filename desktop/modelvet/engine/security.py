@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 from modelvet.engine.catalog.loader import Catalog
@@ -24,7 +26,17 @@ class ResolvedSecurity(BaseModel):
     require_osi_license: bool = False
     min_openness: str | None = None  # None: no requirement (hosted models allowed)
     require_published_hashes: bool = False
+    unknown_terms: Literal["exclude", "warn"] = "exclude"
     origin_of: dict[str, str] = {}
+
+    def basis_of(self, name: str) -> str | None:
+        """For a setting the policy preset set: the provision that requires it, or a choice."""
+        preset = self.policy
+        if preset is None or self.origin_of.get(name) != f"policy {preset.id}":
+            return None
+        if name in preset.required_by:
+            return f"required by {preset.required_by[name]}"
+        return "the organisation's own choice (no law cited requires it)"
 
 
 def resolve_security(profile: Profile, catalog: Catalog) -> ResolvedSecurity:
@@ -44,3 +56,4 @@ def resolve_security(profile: Profile, catalog: Catalog) -> ResolvedSecurity:
         else:
             origin_of[name] = "default"
     return ResolvedSecurity(policy=preset, origin_of=origin_of, **values)  # type: ignore[arg-type]
+

@@ -97,7 +97,10 @@ LICENSE_CLAUSES = (
     "revenue_cap_usd",
     "attribution_required",
     "display_requirement",
+    "display_trigger",
     "derivative_naming",
+    "derivative_terms",
+    "use_policy_pass_on",
     "field_of_use_bans",
     "government_carveout",
     "excluded_regions",
@@ -107,6 +110,32 @@ LICENSE_CLAUSES = (
     "governing_law",
 )
 
+NONE = "none"  # a threshold clause that was read and sets no threshold
+Threshold = int | Literal["none"]
+DerivativeTerms = Literal["all", "notice", "none"]
+UserCapBasis = Literal["organisation-at-release", "licensee-at-release", "product"]
+
+
+class DisplayTrigger(Strict):
+    """Sizes above which a display duty applies (any one is enough); unset: no such trigger."""
+
+    monthly_active_users: int | None = Field(None, ge=1)
+    monthly_revenue_usd: int | None = Field(None, ge=1)
+    annual_revenue_usd: int | None = Field(None, ge=1)
+
+
+class GovernmentCarveout(Strict):
+    """A statement by the licensor that lets some governments use the model despite its bans."""
+
+    statement: str = Field(description="What the licensor said, in one or two sentences")
+    countries: list[Country] = Field(min_length=1, description="Whose organisations it reaches")
+    sectors: list[Sector] = Field(min_length=1, description="Which sectors it reaches")
+    date: dt.date | None = None
+    amends_licence: bool = Field(
+        description="false: a public statement, not an amendment of the licence or its policy"
+    )
+    source: Url
+
 
 class License(Strict):
     id: Ident
@@ -115,22 +144,51 @@ class License(Strict):
     url: Url = Field(description="The licence text")
     osi_approved: bool | None = None
     commercial_use: Literal["yes", "conditional", "no"] | None = None
-    monthly_user_cap: int | None = Field(
-        None, description="Above this many monthly active users a separate licence is needed"
+    monthly_user_cap: Threshold | None = Field(
+        None,
+        description="Above this many monthly active users the licence grants nothing; "
+        "'none': the text sets no such cap",
     )
-    revenue_cap_usd: int | None = None
+    monthly_user_cap_basis: UserCapBasis | None = Field(
+        None,
+        description="Whose users count: the organisation and affiliates on the release date "
+        "(Llama), the licensee alone on the release date (Tencent), or the product (Qwen)",
+    )
+    monthly_user_cap_test: str | None = Field(None, description="The cap's test, quoted")
+    revenue_cap_usd: Threshold | None = Field(
+        None,
+        description="Above this global consolidated MONTHLY revenue the licence grants nothing; "
+        "'none': the text sets no such cap",
+    )
+    revenue_cap_test: str | None = Field(None, description="The revenue test, quoted")
     attribution_required: bool | None = None
     display_requirement: str | None = Field(None, description="e.g. show 'Built with Llama'")
+    display_trigger: DisplayTrigger | None = Field(
+        None, description="The display duty applies only above these sizes"
+    )
     derivative_naming: str | None = Field(None, description="e.g. names must start 'Llama'")
+    derivative_terms: DerivativeTerms | None = Field(
+        None,
+        description="What reaches a fine-tune, distill or merge: 'all' the terms (use policy, "
+        "caps, regions), only the 'notice' duties, or 'none'",
+    )
+    use_policy_pass_on: bool | None = Field(
+        None, description="The use restrictions must be passed on to one's own users/recipients"
+    )
     field_of_use_bans: list[str] | None = Field(
         None, description="Banned uses, e.g. 'military'; [] when the text has none"
     )
-    government_carveout: str | None = None
+    government_carveout: GovernmentCarveout | None = None
     excluded_regions: list[str] | None = Field(
         None, description="ISO 3166 codes or 'EU' where the licence grants nothing"
     )
     excluded_regions_multimodal_only: bool = Field(
         False, description="The regional exclusion covers only models that take images etc."
+    )
+    excluded_regions_scope: Literal["licensee", "use"] | None = Field(
+        None,
+        description="'licensee': judged by where the organisation is domiciled; 'use': also "
+        "where the model or its outputs are used (the users' countries). Unset: both.",
     )
     remote_restriction: bool | None = None
     aup_unilaterally_updatable: bool | None = None
@@ -145,7 +203,13 @@ class License(Strict):
         unknown = set(self.clause_sources) - set(LICENSE_CLAUSES)
         if unknown:
             raise ValueError(f"clause_sources names unknown clauses: {sorted(unknown)}")
+        if isinstance(self.monthly_user_cap, int) and self.monthly_user_cap_basis is None:
+            raise ValueError("monthly_user_cap needs monthly_user_cap_basis (whose users count)")
         return self
+
+    def clause_url(self, clause: str) -> str:
+        """Where a clause can be read: its own source, else the licence text."""
+        return self.clause_sources.get(clause, self.url)
 
 
 # --- models -----------------------------------------------------------------------------
@@ -410,6 +474,11 @@ class SecurityRules(BaseModel):
     require_osi_license: bool | None = None
     min_openness: Openness | None = None
     require_published_hashes: bool | None = None
+    unknown_terms: Literal["exclude", "warn"] | None = Field(
+        None,
+        description="A licence clause or fact the catalog does not know, for a rule that is on: "
+        "exclude the model (default) or admit it with a visible caveat",
+    )
 
 
 SECURITY_RULES: tuple[str, ...] = tuple(SecurityRules.model_fields)
@@ -420,6 +489,18 @@ class PolicyPreset(SecurityRules, Strict):
     name: str
     basis: str = Field(description="The legal or organisational basis, in one or two sentences")
     basis_urls: list[Url] = []
+    required_by: dict[str, str] = Field(
+        {},
+        description="Setting → the provision of the cited basis that requires it; a setting "
+        "not listed is the organisation's own choice",
+    )
+
+    @model_validator(mode="after")
+    def _required_by_names_settings(self) -> PolicyPreset:
+        unset = [name for name in self.required_by if getattr(self, name, None) is None]
+        if unset:
+            raise ValueError(f"required_by names settings the preset does not set: {unset}")
+        return self
 
 
 class PolicyFile(Strict):

@@ -13,26 +13,108 @@ from modelvet.engine.rank.result import ExcludedModel, MemoryBreakdown, Recommen
 _ONE_PER_MODEL = ("fit",)
 
 
-def exclusions(frame: pl.DataFrame, fail_columns: list[str]) -> pl.DataFrame:
-    """model_id, name, … and the parallel lists `rules` and `details` of every distinct failure."""
+_REASON_FIELDS = ["rule", "detail", "status", "licence", "clause_url"]
+
+
+def exclusions(
+    frame: pl.DataFrame, blocking_columns: list[str], licence_rows: pl.DataFrame
+) -> pl.DataFrame:
+    """model_id, name, … and `reasons`: every distinct failure or unknown of every variant,
+    then those of the licences that bind the model (each naming its licence and clause)."""
     ident = ["model_id", "name", "developer", "developer_country", "license_id"]
-    long = (
+    variant_rows = (
         frame.sort("total_bytes", nulls_last=True)
-        .select(ident + fail_columns)
-        .unpivot(index=ident, on=fail_columns, variable_name="rule", value_name="detail")
+        .select(ident + blocking_columns)
+        .unpivot(index=ident, on=blocking_columns, variable_name="rule", value_name="detail")
         .drop_nulls("detail")
-        .with_columns(pl.col("rule").str.strip_prefix("fail:"))
+        .with_columns(
+            pl.col("rule").str.extract(r"^(\w+):", 1).alias("status"),
+            pl.col("rule").str.replace(r"^\w+:", ""),
+            pl.lit(None, dtype=pl.String).alias("licence"),
+            pl.lit(None, dtype=pl.String).alias("clause_url"),
+        )
         .unique(subset=["model_id", "rule", "detail"], maintain_order=True)
         .with_columns(pl.int_range(pl.len()).over("model_id", "rule").alias("_nth"))
         .filter(~pl.col("rule").is_in(_ONE_PER_MODEL) | (pl.col("_nth") == 0))
+        .drop("_nth")
+    )
+    models = frame.select(ident).unique("model_id", maintain_order=True)
+    licence = models.join(licence_rows, on="model_id", how="inner", maintain_order="left")
+    long = pl.concat(
+        [variant_rows.select(ident + _REASON_FIELDS), licence.select(ident + _REASON_FIELDS)]
     )
     smallest = frame.group_by("model_id").agg(pl.col("total_bytes").min().alias("smallest_bytes"))
     return (
         long.group_by(ident, maintain_order=True)
-        .agg(pl.struct("rule", "detail").alias("reasons"))
+        .agg(pl.struct(_REASON_FIELDS).alias("reasons"))
         .join(smallest, on="model_id", how="left")
         .sort("name")
     )
+
+
+_CAVEAT = pl.Struct({name: pl.String for name in _REASON_FIELDS})
+_OBLIGATION = pl.Struct(
+    {
+        "licence": pl.String,
+        "licence_name": pl.String,
+        "inherited": pl.Boolean,
+        "duty": pl.String,
+        "clause_url": pl.String,
+    }
+)
+
+
+def _variant_caveats(unknown_columns: list[str]) -> pl.Expr:
+    """The chosen variant's unknown facts, admitted under `unknown_terms = "warn"`."""
+    items = [
+        pl.when(pl.col(c).is_not_null()).then(
+            pl.struct(
+                pl.lit(c.removeprefix("unknown:")).alias("rule"),
+                pl.col(c).alias("detail"),
+                pl.lit("unknown").alias("status"),
+                pl.lit(None, dtype=pl.String).alias("licence"),
+                pl.lit(None, dtype=pl.String).alias("clause_url"),
+            )
+        )
+        for c in unknown_columns
+    ]
+    if not items:
+        return pl.lit([], dtype=pl.List(_CAVEAT))
+    return pl.concat_list(items).list.drop_nulls()
+
+
+def with_terms(
+    ranked: pl.DataFrame,
+    terms: pl.DataFrame,
+    caveats: pl.DataFrame,
+    duties: pl.DataFrame,
+    unknown_columns: list[str],
+) -> pl.DataFrame:
+    """The ranked rows with `licenses` (own first), `obligations` and `caveats` per model."""
+    licences = terms.group_by("model_id").agg(
+        pl.col("license_id").sort_by("order").alias("licenses")
+    )
+    by_model = [
+        licences,
+        caveats.group_by("model_id", maintain_order=True).agg(
+            pl.struct(_REASON_FIELDS).alias("_licence_caveats")
+        ),
+        duties.group_by("model_id", maintain_order=True).agg(
+            pl.struct([f.name for f in _OBLIGATION.fields]).alias("obligations")
+        ),
+    ]
+    out = ranked.with_columns(_variant_caveats(unknown_columns).alias("_variant_caveats"))
+    for part in by_model:
+        out = out.join(part, on="model_id", how="left", maintain_order="left")
+    empty_caveats = pl.lit([], dtype=pl.List(_CAVEAT))
+    return out.with_columns(
+        pl.concat_list(
+            pl.col("_licence_caveats").fill_null(empty_caveats),
+            pl.col("_variant_caveats").fill_null(empty_caveats),
+        ).alias("caveats"),
+        pl.col("obligations").fill_null(pl.lit([], dtype=pl.List(_OBLIGATION))),
+        pl.col("licenses").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+    ).drop("_licence_caveats", "_variant_caveats")
 
 
 def describe_link(link: str) -> str:

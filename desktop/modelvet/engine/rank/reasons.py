@@ -9,7 +9,6 @@ from __future__ import annotations
 import polars as pl
 
 from modelvet.engine.hardware import GB
-from modelvet.engine.policy import carveout_applies
 from modelvet.engine.profile import Profile
 
 PLACES = {
@@ -158,23 +157,25 @@ def _speed(target: float) -> pl.Expr:
     )
 
 
-def _origin(profile: Profile) -> list[pl.Expr]:
-    reasons = [
+def _origin() -> list[pl.Expr]:
+    inherited = pl.col("licenses").list.slice(1)
+    return [
         pl.format("origin: {}", origin_text()),
         pl.format("licence: {}", pl.col("license_name")),
+        pl.when(inherited.list.len() > 0).then(
+            pl.format("also bound by the licence of its base model: {}", inherited.list.join(", "))
+        ),
     ]
-    if carveout_applies(profile.organisation):
-        bans = pl.col("field_of_use_bans")
-        reasons.append(
-            pl.when(pl.col("government_carveout").is_not_null() & (bans.list.len() > 0)).then(
-                pl.format(
-                    "caveat: the licence bans {}; a government carve-out covers your use: {}",
-                    bans.list.join(", "),
-                    pl.col("government_carveout"),
-                )
-            )
-        )
-    return reasons
+
+
+def _caveats() -> pl.Expr:
+    """One sentence per caveat: carve-outs relied on, unknown terms admitted by choice."""
+    caveat = pl.element().struct
+    return pl.col("caveats").list.eval(
+        pl.when(caveat.field("status") == "unknown")
+        .then(pl.format("caveat (not established): {}", caveat.field("detail")))
+        .otherwise(pl.format("caveat: {}", caveat.field("detail")))
+    )
 
 
 def reasons(profile: Profile) -> pl.Expr:
@@ -186,6 +187,6 @@ def reasons(profile: Profile) -> pl.Expr:
         _file(),
         _placement(capability.context_tokens),
         _speed(capability.min_tokens_per_s),
-        *_origin(profile),
+        *_origin(),
     ]
-    return pl.concat_list([part.cast(pl.String) for part in parts]).list.drop_nulls()
+    return pl.concat_list([part.cast(pl.String) for part in parts] + [_caveats()]).list.drop_nulls()

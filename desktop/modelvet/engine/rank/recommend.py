@@ -15,6 +15,7 @@ import polars as pl
 
 from modelvet.engine.catalog.frame import variants_frame
 from modelvet.engine.catalog.loader import Catalog, bundled_catalog
+from modelvet.engine.catalog.terms import terms_frame
 from modelvet.engine.fit.memory import RunSettings, memory_columns, total_bytes
 from modelvet.engine.fit.placement import (
     Capacity,
@@ -27,7 +28,9 @@ from modelvet.engine.fit.placement import (
 )
 from modelvet.engine.fit.quants import BITS_PER_WEIGHT, NATIVE_PRECISION, UNKNOWN_QUANT_BITS
 from modelvet.engine.hardware import GB, HardwareSpec, resolve_hardware
-from modelvet.engine.policy import PolicyInput, policy_columns
+from modelvet.engine.licence_rules import licence_outcomes
+from modelvet.engine.obligations import obligations
+from modelvet.engine.policy import PolicyInput, policy_columns, unknown_columns
 from modelvet.engine.profile import Profile
 from modelvet.engine.rank.explain import (
     excluded_frame,
@@ -35,6 +38,7 @@ from modelvet.engine.rank.explain import (
     exclusions,
     explain,
     recommended_frame,
+    with_terms,
 )
 from modelvet.engine.rank.result import Recommendation
 from modelvet.engine.rank.scores import benchmark_frame, capability, task_scores
@@ -43,11 +47,12 @@ from modelvet.engine.security import resolve_security
 
 @dataclass(frozen=True)
 class PreparedCatalog:
-    """The catalog's frames, built once per catalog: variants and per-task scores."""
+    """The catalog's frames, built once per catalog: variants, binding licences, task scores."""
 
     catalog: Catalog
     variants: pl.DataFrame
     tasks: pl.DataFrame
+    terms: pl.DataFrame
 
 
 @cache
@@ -56,7 +61,12 @@ def _prepared_bundled() -> PreparedCatalog:
 
 
 def prepare(catalog: Catalog) -> PreparedCatalog:
-    return PreparedCatalog(catalog, variants_frame(catalog), task_scores(benchmark_frame(catalog)))
+    return PreparedCatalog(
+        catalog,
+        variants_frame(catalog),
+        task_scores(benchmark_frame(catalog)),
+        terms_frame(catalog),
+    )
 
 
 def _gb(expr: pl.Expr) -> pl.Expr:
@@ -127,15 +137,27 @@ def _capability_rules(profile: Profile) -> dict[str, pl.Expr]:
 def evaluate(
     prepared: PreparedCatalog, profile: Profile, hardware: HardwareSpec
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(best admissible variant per recommended model, ranked; failures per excluded model)."""
+    """(best admissible variant per recommended model, ranked; failures per excluded model).
+
+    A variant is admissible when no rule fails and no fact a rule needs is unknown (unless the
+    profile admits unknowns with `unknown_terms = "warn"`), for the variant and for every
+    licence that binds its model.
+    """
     settings = RunSettings(profile.capability.context_tokens, profile.capability.kv_cache_type)
     cap = Capacity.of(hardware)
     security = resolve_security(profile, prepared.catalog)
+    inputs = PolicyInput(profile.organisation, security)
     rules = {
         "fit": _fit_rule(cap, settings),
         **_capability_rules(profile),
-        **policy_columns(PolicyInput(profile.organisation, security)),
+        **policy_columns(inputs),
     }
+    unknowns = unknown_columns(inputs)
+    warn = security.unknown_terms == "warn"
+    outcomes = licence_outcomes(prepared.terms, profile.organisation, security)
+    blocking = outcomes.filter(
+        (pl.col("status") == "fail") | ((pl.col("status") == "unknown") & (not warn))
+    )
     frame = (
         prepared.variants.lazy()
         .with_columns(memory_columns(settings))
@@ -149,22 +171,41 @@ def evaluate(
         .with_columns(experts_on_cpu(cap).alias("experts_on_cpu"))
         .with_columns(gpu_share(cap).alias("gpu_share"))
         .with_columns(speed_columns(cap) + [headroom(cap)])
-        .with_columns([expr.alias(f"fail:{name}") for name, expr in rules.items()])
+        .with_columns(
+            [expr.alias(f"fail:{name}") for name, expr in rules.items()]
+            + [expr.alias(f"unknown:{name}") for name, expr in unknowns.items()]
+            + [pl.col("model_id").is_in(blocking["model_id"].implode()).alias("licence_blocked")]
+        )
         .collect()
     )
     fail_columns = [f"fail:{name}" for name in rules]
+    unknown_cols = [f"unknown:{name}" for name in unknowns]
+    blocking_columns = fail_columns + ([] if warn else unknown_cols)
     tasks: list[str] = list(dict.fromkeys(profile.capability.tasks))
     scores = capability(prepared.tasks, frame["model_id"], tasks)
-    admissible = frame.filter(pl.all_horizontal(pl.col(c).is_null() for c in fail_columns))
-    recommended = _rank(admissible, scores, profile)
+    admissible = frame.filter(
+        pl.all_horizontal(pl.col(c).is_null() for c in blocking_columns)
+        & ~pl.col("licence_blocked")
+    )
+    ranked = _rank(admissible, scores, profile)
+    caveats = outcomes.filter(
+        (pl.col("status") == "caveat") | ((pl.col("status") == "unknown") & warn)
+    )
+    recommended = with_terms(
+        ranked,
+        prepared.terms,
+        caveats,
+        obligations(prepared.terms, profile.organisation),
+        unknown_cols if warn else [],
+    )
     excluded_ids = (
         frame.select("model_id")
         .unique()
         .join(recommended.select("model_id"), on="model_id", how="anti")
     )
-    failures = exclusions(frame.join(excluded_ids, on="model_id"), fail_columns).join(
-        scores.select("model_id", "capability"), on="model_id", how="left"
-    )
+    failures = exclusions(
+        frame.join(excluded_ids, on="model_id"), blocking_columns, blocking
+    ).join(scores.select("model_id", "capability"), on="model_id", how="left")
     return recommended, failures
 
 

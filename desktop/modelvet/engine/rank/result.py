@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -14,8 +14,23 @@ class _Value(BaseModel):
 
 
 class RuleFailure(_Value):
+    """Why a model is excluded (or, as a caveat, what an approver must know about it)."""
+
     rule: str
     detail: str
+    status: Literal["fail", "unknown", "caveat"] = "fail"
+    licence: str | None = None  # the licence id, for licence rules
+    clause_url: str | None = None
+
+
+class Obligation(_Value):
+    """A duty the organisation takes on under one licence that binds the model."""
+
+    licence: str
+    licence_name: str
+    inherited: bool
+    duty: str
+    clause_url: str
 
 
 class MemoryBreakdown(_Value):
@@ -36,6 +51,9 @@ class RecommendedModel(_Value):
     license: str
     license_name: str
     license_url: str
+    licenses: list[str]
+    obligations: list[Obligation]
+    caveats: list[RuleFailure]
     total_params_b: float | None
     active_params_b: float | None
     context_length: int | None

@@ -8,7 +8,7 @@ from modelvet import __version__
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.profile import Profile, parse_profile
-from modelvet.engine.rank.result import ExcludedModel, Recommendation
+from modelvet.engine.rank.result import ExcludedModel, Recommendation, RuleFailure
 from modelvet.engine.report.provenance import recorded_model
 from modelvet.engine.report.record import (
     DecisionRecord,
@@ -35,6 +35,7 @@ _SECURITY_LABELS = {
     "require_osi_license": "OSI-approved licence required",
     "min_openness": "Minimum openness (Model Openness Framework)",
     "require_published_hashes": "Publisher must state the file's sha256",
+    "unknown_terms": "A licence clause or fact the catalog does not know",
 }
 # Which security setting each policy rule enforces.
 _RULE_SETTING = {
@@ -60,7 +61,8 @@ def _source(origin: str) -> str:
 
 def security_rules(security: ResolvedSecurity) -> list[SecurityRule]:
     return [SecurityRule(setting=name, label=label, value=_words(getattr(security, name)),
-                         source=_source(security.origin_of.get(name, "default")))
+                         source=_source(security.origin_of.get(name, "default")),
+                         basis=security.basis_of(name))
             for name, label in _SECURITY_LABELS.items()]
 
 
@@ -92,26 +94,37 @@ def hardware_facts(spec: HardwareSpec) -> HardwareFacts:
                          sources=spec.sources)
 
 
-def _failure(rule: str, detail: str, profile: Profile, security: ResolvedSecurity,
+def _failure(reason: RuleFailure, profile: Profile, security: ResolvedSecurity,
              hardware: HardwareSpec) -> RecordedFailure:
     """Name the setting behind a failed rule and who set it (policy preset, profile, default)."""
     org, cap = profile.organisation, profile.capability
+    rule = reason.rule
+    facts = {"rule": rule, "detail": reason.detail, "status": reason.status,
+             "licence": reason.licence, "clause_url": reason.clause_url}
+    if reason.status == "unknown":
+        facts["detail"] += (f" (not established; unknown_terms = {security.unknown_terms}, "
+                            f"{_source(security.origin_of.get('unknown_terms', 'default'))})")
     if rule in _RULE_SETTING:
         name = _RULE_SETTING[rule]
         setting = f"{name} = {_words(getattr(security, name))}"
         if rule == "field-of-use":
             setting += f"; sector = {org.sector}"
         source = _source(security.origin_of.get(name, "default"))
-        return RecordedFailure(rule=rule, detail=detail, setting=setting, source=source)
+        return RecordedFailure(**facts, setting=setting, source=source)
+    users = (f"monthly_active_users = {org.monthly_active_users}"
+             if org.monthly_active_users is not None else "monthly_active_users not stated")
     setting, source = {
         "fit": (f"hardware: {_hardware_short(hardware)}; context_tokens = {cap.context_tokens}",
                 "profile" if hardware.origin != "detected" else "this machine and the profile"),
         "context": (f"context_tokens = {cap.context_tokens}", "profile"),
         "modality": (f"tasks = {', '.join(cap.tasks)}", "profile"),
-        "user-cap": (f"expected_monthly_users = {org.expected_monthly_users}", "profile"),
-        "licence-region": (f"organisation country = {org.country}", "profile"),
+        "user-cap": (f"expected_monthly_users = {org.expected_monthly_users}; {users}",
+                     "profile"),
+        "revenue-cap": (f"monthly_revenue_usd = {_words(org.monthly_revenue_usd)}", "profile"),
+        "licence-region": (f"organisation country = {org.country}; user_countries = "
+                           f"{_words(org.user_countries)}", "profile"),
     }.get(rule, ("", "ModelVet rule"))
-    return RecordedFailure(rule=rule, detail=detail, setting=setting, source=source)
+    return RecordedFailure(**facts, setting=setting, source=source)
 
 
 def _exclusion(item: ExcludedModel, profile: Profile, security: ResolvedSecurity,
@@ -119,7 +132,7 @@ def _exclusion(item: ExcludedModel, profile: Profile, security: ResolvedSecurity
     return RecordedExclusion(
         model_id=item.model_id, name=item.name, developer=item.developer,
         developer_country=item.developer_country, license=item.license,
-        failures=[_failure(r.rule, r.detail, profile, security, hardware) for r in item.reasons])
+        failures=[_failure(r, profile, security, hardware) for r in item.reasons])
 
 
 def smoke_section(result: SmokeResult) -> SmokeSection:
@@ -152,7 +165,8 @@ def build_record(recommendation: Recommendation, catalog: Catalog,
         organisation=OrganisationFacts(**profile.organisation.model_dump()),
         security=security_rules(security),
         policy=PolicyBasis(id=preset.id, name=preset.name, basis=preset.basis,
-                           basis_urls=preset.basis_urls) if preset else None,
+                           basis_urls=preset.basis_urls,
+                           required_by=dict(preset.required_by)) if preset else None,
         hardware=hardware_facts(recommendation.hardware),
         requirements=Requirements(tasks=list(cap.tasks), context_tokens=cap.context_tokens,
                                   min_tokens_per_s=cap.min_tokens_per_s,

@@ -38,8 +38,7 @@ def _summary(record: DecisionRecord) -> list[str]:
                                 if top else " No model meets every rule."))
     return [
         "## 1. Summary", "",
-        f"- **Organisation:** country {md(org.country)}, sector {md(org.sector)}, "
-        f"{org.expected_monthly_users:,} expected monthly users",
+        f"- **Organisation:** {md(wording.organisation(org))}",
         f"- **Needs:** {md(', '.join(req.tasks))}; {req.context_tokens:,} tokens of context; "
         f"at least {req.min_tokens_per_s:g} tokens/s; languages {md(', '.join(req.languages))}",
         f"- **Hardware:** {md(record.hardware.name)} ({md(record.hardware.source)})",
@@ -50,7 +49,7 @@ def _summary(record: DecisionRecord) -> list[str]:
 def _security(record: DecisionRecord) -> list[str]:
     lines = ["## 2. Security rules", ""]
     lines += _table(["Rule", "Value", "Set by"],
-                    ([md(r.label), md(r.value), md(r.source)] for r in record.security))
+                    ([md(r.label), md(r.value), md(wording.set_by(r))] for r in record.security))
     if record.policy:
         lines += [f"**Policy preset {md(record.policy.name)}** (`{md(record.policy.id)}`): "
                   f"{md(record.policy.basis)}", ""]
@@ -78,6 +77,15 @@ def _model(entry: RecordedModel, target: float) -> list[str]:
             for label, value in wording.facts_table(entry, target))
     lines += _table(["Fact", "Value"], rows)
     lines += ["Why it is recommended:", ""] + [f"- {md(r)}" for r in item.reasons] + [""]
+    lines += [f"Licences that bind it: {md(wording.licences(entry))}", ""]
+    duties = wording.obligations(entry)
+    lines += ["What you take on (obligations):", ""]
+    lines += [f"- {md(text)} ({link(url)})" for text, url in duties] or ["- none recorded"]
+    lines += [""]
+    if item.caveats:
+        lines += ["Caveats:", ""]
+        lines += [f"- {md(text)}" + (f" ({link(url)})" if url else "")
+                  for text, url in wording.caveats(entry)] + [""]
     lines += ["Sources:", ""]
     lines += [f"- {md(', '.join(s.facts))}: {link(s.url)}" for s in entry.sources]
     return lines + [""]
@@ -106,8 +114,9 @@ def _excluded(record: DecisionRecord) -> list[str]:
     for item in record.excluded:
         who = f"**{md(item.name)}** — {md(item.developer)} ({md(item.developer_country)})"
         for n, failure in enumerate(item.failures):
-            rows.append([who if n == 0 else "", md(failure.rule), md(failure.detail),
-                         md(failure.setting), md(failure.source)])
+            clause = f" ({link(failure.clause_url)})" if failure.clause_url else ""
+            rows.append([who if n == 0 else "", md(wording.rule_name(failure)),
+                         md(failure.detail) + clause, md(failure.setting), md(failure.source)])
     return lines + _table(["Model", "Rule", "Why excluded", "Setting", "Set by"], rows)
 
 

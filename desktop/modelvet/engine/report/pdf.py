@@ -20,8 +20,7 @@ def _front(pdf: RecordPdf, record: DecisionRecord) -> None:
                                 else "No model meets every rule."))
     pdf.heading("1. Summary")
     pdf.grid(None, [
-        ("Organisation", f"country {org.country}, sector {org.sector}, "
-                         f"{org.expected_monthly_users:,} expected monthly users"),
+        ("Organisation", wording.organisation(org)),
         ("Needs", f"{', '.join(req.tasks)}; {req.context_tokens:,} tokens of context; at least "
                   f"{req.min_tokens_per_s:g} tokens/s; languages {', '.join(req.languages)}"),
         ("Hardware", f"{record.hardware.name} ({record.hardware.source})"),
@@ -32,7 +31,8 @@ def _front(pdf: RecordPdf, record: DecisionRecord) -> None:
 def _security(pdf: RecordPdf, record: DecisionRecord) -> None:
     pdf.heading("2. Security rules")
     pdf.grid(("Rule", "Value", "Set by"),
-             [(r.label, r.value, r.source) for r in record.security], widths=(88, 46, 46))
+             [(r.label, r.value, wording.set_by(r)) for r in record.security],
+             widths=(70, 40, 70))
     if record.policy:
         pdf.paragraph(f"Basis of policy preset {record.policy.name} ({record.policy.id}): "
                       f"{record.policy.basis}", size=8.5)
@@ -78,6 +78,13 @@ def _model(pdf: RecordPdf, entry: RecordedModel, target: float) -> None:
     pdf.grid(None, facts, widths=widths, bold_first_column=True, links=links)
     pdf.label("Why it is recommended:", size=8.5)
     pdf.bullets(item.reasons, size=8.5)
+    pdf.paragraph(f"Licences that bind it: {wording.licences(entry)}", size=8.5)
+    duties = wording.obligations(entry)
+    pdf.label("What you take on (obligations):", size=8.5)
+    pdf.bullets([f"{text} ({url})" for text, url in duties] or ["none recorded"], size=8.5)
+    if item.caveats:
+        pdf.label("Caveats:", size=8.5)
+        pdf.bullets([text for text, _ in wording.caveats(entry)], size=8.5)
     pdf.label("Sources:", size=SMALL_PT, color=MUTED)
     pdf.bullets([f"{', '.join(s.facts)}: {s.url}" for s in entry.sources], size=SMALL_PT,
                 color=MUTED, links=[s.url for s in entry.sources])
@@ -93,7 +100,9 @@ def _excluded(pdf: RecordPdf, record: DecisionRecord) -> None:
     for item in record.excluded:
         spans[len(rows)] = len(item.failures)
         who = f"{item.name}\n{item.developer} ({item.developer_country})"
-        rows += [(who, f.rule, f.detail, f"{f.setting}\nset by {f.source}")
+        rows += [(who, wording.rule_name(f),
+                  f.detail + (f" ({f.clause_url})" if f.clause_url else ""),
+                  f"{f.setting}\nset by {f.source}")
                  for f in item.failures]
     pdf.grid(("Model", "Rule", "Why excluded", "Setting · set by"), rows,
              widths=(38, 23, 75, 44), size=7.2, bold_first_column=True, spans=spans)

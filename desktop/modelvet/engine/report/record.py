@@ -17,6 +17,9 @@ class OrganisationFacts(_Value):
     country: str
     sector: str
     expected_monthly_users: int
+    monthly_active_users: int | None = None
+    monthly_revenue_usd: float | None = None
+    user_countries: list[str] = []
 
 
 class SecurityRule(_Value):
@@ -26,6 +29,7 @@ class SecurityRule(_Value):
     label: str
     value: str
     source: str
+    basis: str | None = None  # for a preset's setting: the law that requires it, or a choice
 
 
 class PolicyBasis(_Value):
@@ -33,6 +37,7 @@ class PolicyBasis(_Value):
     name: str
     basis: str
     basis_urls: list[str]
+    required_by: dict[str, str] = {}  # setting → the provision that requires it
 
 
 class HardwareFacts(_Value):
@@ -92,6 +97,9 @@ class RecordedFailure(_Value):
     detail: str
     setting: str
     source: str
+    status: str = "fail"  # fail | unknown (the catalog lacks the fact the rule needs)
+    licence: str | None = None
+    clause_url: str | None = None
 
 
 class RecordedExclusion(_Value):

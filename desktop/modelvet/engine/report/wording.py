@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from modelvet.engine.hardware import GB
-from modelvet.engine.report.record import RecordedModel
+from modelvet.engine.report.record import (
+    OrganisationFacts,
+    RecordedFailure,
+    RecordedModel,
+    SecurityRule,
+)
 
 PLACEMENTS = {
     "gpu": "one GPU",
@@ -140,3 +145,45 @@ def facts_table(entry: RecordedModel, target: float) -> list[tuple[str, str]]:
         ("Score", score_line(entry)),
     ]
     return rows
+
+
+def organisation(org: OrganisationFacts) -> str:
+    """The organisation as the licence tests see it."""
+    parts = [f"country {org.country}, sector {org.sector}",
+             f"{org.expected_monthly_users:,} expected monthly users of this deployment"]
+    parts.append(f"{org.monthly_active_users:,} monthly active users across the organisation"
+                 if org.monthly_active_users is not None
+                 else "organisation-wide monthly active users not stated")
+    parts.append(f"US${org.monthly_revenue_usd:,.0f} monthly revenue"
+                 if org.monthly_revenue_usd is not None else "monthly revenue not stated")
+    if org.user_countries:
+        parts.append(f"users in {', '.join(org.user_countries)}")
+    return "; ".join(parts)
+
+
+def set_by(rule: SecurityRule) -> str:
+    """Who set a security rule and, for a preset's setting, on what basis."""
+    return f"{rule.source} ({rule.basis})" if rule.basis else rule.source
+
+
+def rule_name(failure: RecordedFailure) -> str:
+    return f"{failure.rule} (not established)" if failure.status == "unknown" else failure.rule
+
+
+def obligations(entry: RecordedModel) -> list[tuple[str, str]]:
+    """(sentence, clause URL) for each duty the organisation takes on with the model."""
+    return [(f"{duty.licence_name}: {duty.duty}", duty.clause_url)
+            for duty in entry.recommended.obligations]
+
+
+def caveats(entry: RecordedModel) -> list[tuple[str, str | None]]:
+    """(sentence, clause URL) for each caveat: carve-outs relied on, unknown terms admitted."""
+    return [(("Not established: " if c.status == "unknown" else "") + c.detail, c.clause_url)
+            for c in entry.recommended.caveats]
+
+
+def licences(entry: RecordedModel) -> str:
+    item = entry.recommended
+    inherited = item.licenses[1:]
+    return item.license_name + (f"; inherited through its base model: {', '.join(inherited)}"
+                                if inherited else "")
