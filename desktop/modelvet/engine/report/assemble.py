@@ -99,11 +99,12 @@ def _failure(reason: RuleFailure, profile: Profile, security: ResolvedSecurity,
     """Name the setting behind a failed rule and who set it (policy preset, profile, default)."""
     org, cap = profile.organisation, profile.capability
     rule = reason.rule
-    facts = {"rule": rule, "detail": reason.detail, "status": reason.status,
-             "licence": reason.licence, "clause_url": reason.clause_url}
+    detail = reason.detail
     if reason.status == "unknown":
-        facts["detail"] += (f" (not established; unknown_terms = {security.unknown_terms}, "
-                            f"{_source(security.origin_of.get('unknown_terms', 'default'))})")
+        detail += (f" (not established; unknown_terms = {security.unknown_terms}, "
+                   f"{_source(security.origin_of.get('unknown_terms', 'default'))})")
+    facts = {"rule": rule, "detail": detail, "status": reason.status,
+             "licence": reason.licence, "clause_url": reason.clause_url}
     if rule in _RULE_SETTING:
         name = _RULE_SETTING[rule]
         setting = f"{name} = {_words(getattr(security, name))}"
