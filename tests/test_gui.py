@@ -249,3 +249,52 @@ def test_saved_profiles_appear_in_the_recent_list(window, tmp_path: Path) -> Non
     window.save_profile()
     names = [window.welcome.recent.item(i).text() for i in range(window.welcome.recent.count())]
     assert "mine.toml" in names and window.welcome.recent.isEnabled()
+
+
+def test_organisation_figures_reach_the_licence_rules(window, qtbot) -> None:
+    """Revenue typed on the Organisation step excludes models whose licence grants nothing
+    above it, and the profile carries the figures the licence tests use."""
+    window.go_to(1)
+    page = window.security
+    with qtbot.waitSignal(window.controller.recommendationChanged, timeout=5000):
+        page.revenue.setValue(50_000_000)
+        page.active_users.setValue(900_000_000)
+        page.user_countries.set_codes(["DE"])
+        page.user_countries.changed.emit()
+    org = window.controller.profile.organisation
+    assert (org.monthly_revenue_usd, org.monthly_active_users) == (50_000_000, 900_000_000)
+    assert org.user_countries == ["DE"]
+    excluded = {m.model_id: m for m in window.results.excluded_model.items}
+    assert any(r.rule == "revenue-cap" for r in excluded["devstral-2-123b-instruct-2512"].reasons)
+    with qtbot.waitSignal(window.controller.recommendationChanged, timeout=5000):
+        page.revenue.setValue(-1)  # "not stated"
+    assert window.controller.profile.organisation.monthly_revenue_usd is None
+
+
+def test_unknown_terms_are_shown_apart_from_failures(window, qtbot) -> None:
+    window.go_to(4)
+    model = window.results.excluded_model
+    verdicts = {model.verdict(item) for item in model.items}
+    assert verdicts == {"fails a rule", "not established"}
+    unknown_row = next(
+        row for row, item in enumerate(model.items) if model.verdict(item) == "not established"
+    )
+    assert "(unknown)" in model.data(model.index(unknown_row, 2))
+    assert model.data(model.index(unknown_row, 0), Qt.ItemDataRole.FontRole).italic()
+    # Choosing "admit with a caveat" brings such models back, marked in the detail pane.
+    admitted_before = {m.model_id for m in window.results.results_model.items}
+    window.go_to(1)
+    with qtbot.waitSignal(window.controller.recommendationChanged, timeout=5000):
+        window.security.unknown_terms.setCurrentIndex(
+            window.security.unknown_terms.findData("warn")
+        )
+    assert window.controller.profile.security.unknown_terms == "warn"
+    items = window.results.results_model.items
+    caveated = [m for m in items if m.model_id not in admitted_before]
+    assert caveated and all(any(c.status == "unknown" for c in m.caveats) for m in caveated)
+    window.go_to(4)
+    results = window.results
+    source = results.results_model.index(items.index(caveated[0]), 0)
+    results.results_view.selectRow(results.results_proxy.mapFromSource(source).row())
+    html = results.detail.toHtml()
+    assert "not established" in html and "What you take on" in html

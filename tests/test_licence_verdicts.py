@@ -217,3 +217,124 @@ def test_every_licence_reason_and_duty_names_its_licence_and_clause(
         for duty in item.obligations:
             assert duty.licence in licences and duty.clause_url.startswith("https://")
             assert licences[duty.licence].name in duty.licence_name
+
+
+# --- the bundled catalog: the verdicts the issue names, derived from its own records --------
+
+
+@pytest.fixture(scope="module")
+def bundled_prepared() -> PreparedCatalog:
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.engine.rank.recommend import prepare
+
+    return prepare(bundled_catalog())
+
+
+def bundled_run(prepared: PreparedCatalog, organisation: dict, security: dict) -> Recommendation:
+    profile = parse_profile(
+        {
+            "organisation": organisation,
+            "security": security,
+            "hardware": {"preset": "h200-8x"},  # big enough that fit decides nothing
+            "capability": {"tasks": ["general"], "context_tokens": 4096, "min_tokens_per_s": 0},
+        }
+    )
+    return recommend(profile, prepared=prepared)
+
+
+def test_a_900_million_user_app_gets_no_model_bound_by_llama_terms(bundled_prepared) -> None:
+    result = bundled_run(
+        bundled_prepared,
+        {"country": "US", "sector": "commercial", "monthly_active_users": 900_000_000},
+        {"deployment": "on-prem", "unknown_terms": "warn"},
+    )
+    llama_bound = [
+        m.model_id for m in result.recommended if any(lic.startswith("llama") for lic in m.licenses)
+    ]
+    assert llama_bound == []
+    excluded = {e.model_id: e for e in result.excluded}
+    # Derivatives under another licence of their own are caught through their base model.
+    catalog = bundled_prepared.catalog
+    derived = [
+        m.id
+        for m in catalog.models.values()
+        if not m.license.startswith("llama")
+        and m.base_model
+        and catalog.models[m.base_model].license.startswith("llama")
+    ]
+    assert derived
+    for model_id in derived:
+        cap = [r for r in excluded[model_id].reasons if r.rule == "user-cap"]
+        assert cap and cap[0].licence.startswith("llama") and "inherited" in cap[0].detail
+
+
+def test_a_company_above_a_revenue_ceiling_gets_no_model_of_that_licence(
+    bundled_prepared,
+) -> None:
+    catalog = bundled_prepared.catalog
+    ceilings = {
+        lic.id: lic.revenue_cap_usd
+        for lic in catalog.licenses.values()
+        if isinstance(lic.revenue_cap_usd, int)
+    }
+    assert ceilings
+    revenue = max(ceilings.values()) * 2
+    result = bundled_run(
+        bundled_prepared,
+        {"country": "US", "sector": "commercial", "monthly_revenue_usd": revenue},
+        {"deployment": "on-prem", "unknown_terms": "warn"},
+    )
+    offered = [m.model_id for m in result.recommended if set(m.licenses) & set(ceilings)]
+    assert offered == []
+
+
+@pytest.mark.parametrize("unknown_terms", ["exclude", "warn"])
+def test_forbidding_field_of_use_bans_excludes_unread_use_terms_unless_warned(
+    bundled_prepared, unknown_terms
+) -> None:
+    result = bundled_run(
+        bundled_prepared,
+        {"country": "FR", "sector": "defense"},
+        {
+            "deployment": "on-prem",
+            "forbid_field_of_use_restrictions": True,
+            "unknown_terms": unknown_terms,
+        },
+    )
+    unread = {
+        i for i, lic in bundled_prepared.catalog.licenses.items() if lic.field_of_use_bans is None
+    }
+    assert unread
+    offered = [m for m in result.recommended if set(m.licenses) & unread]
+    if unknown_terms == "exclude":
+        assert offered == []
+    else:
+        assert offered
+        for item in offered:
+            assert any(c.rule == "field-of-use" and c.status == "unknown" for c in item.caveats)
+
+
+def test_a_uk_defence_ministry_is_treated_as_the_carveout_record_says(bundled_prepared) -> None:
+    catalog = bundled_prepared.catalog
+    reaching = {
+        i
+        for i, lic in catalog.licenses.items()
+        if lic.government_carveout
+        and "GB" in lic.government_carveout.countries
+        and "defense" in lic.government_carveout.sectors
+    }
+    assert reaching
+    security = {
+        "deployment": "on-prem",
+        "forbid_field_of_use_restrictions": True,
+        "unknown_terms": "warn",
+    }
+    uk = bundled_run(bundled_prepared, {"country": "GB", "sector": "defense"}, security)
+    fr = bundled_run(bundled_prepared, {"country": "FR", "sector": "defense"}, security)
+    uk_ids = {m.model_id for m in uk.recommended if set(m.licenses) & reaching}
+    fr_ids = {m.model_id for m in fr.recommended if set(m.licenses) & reaching}
+    assert uk_ids and not fr_ids
+    for item in uk.recommended:
+        if item.model_id in uk_ids:
+            caveat = [c for c in item.caveats if c.rule == "field-of-use" and c.status == "caveat"]
+            assert caveat and "not an amendment" in caveat[0].detail

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
 
 from modelvet.engine.hardware import GB
-from modelvet.engine.rank.result import Recommendation, RecommendedModel
+from modelvet.engine.rank.result import ExcludedModel, Recommendation, RecommendedModel
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -74,7 +75,10 @@ class ResultsTableModel(_ItemsTableModel):
             (item.name, item.name.lower()),
             (item.developer, item.developer.lower()),
             (item.developer_country, item.developer_country),
-            (item.license_name, item.license_name.lower()),
+            (
+                item.license_name + (" · caveat" if item.caveats else ""),
+                item.license_name.lower(),
+            ),
             (item.quant or "hosted", item.quant or ""),
             (item.placement, item.placement),
             (gigabytes(item.predicted_memory_bytes), item.predicted_memory_bytes or 0),
@@ -106,18 +110,30 @@ class ResultsTableModel(_ItemsTableModel):
 class ExcludedTableModel(_ItemsTableModel):
     """One row per excluded model: who made it, and every rule that excluded it."""
 
-    COLUMNS = ("Model", "Rules", "Why", "Developer", "Country", "Licence")
+    COLUMNS = ("Model", "Verdict", "Rules", "Why", "Developer", "Country", "Licence")
 
     def rows_of(self, result: Recommendation) -> list[Any]:
         return list(result.excluded)
+
+    @staticmethod
+    def verdict(item: ExcludedModel) -> str:
+        """'fails a rule' when any rule fails; 'not established' when only facts are missing."""
+        if any(r.status == "fail" for r in item.reasons):
+            return "fails a rule"
+        return "not established"
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         item = self.items[index.row()]
-        rules = ", ".join(dict.fromkeys(r.rule for r in item.reasons))
+        rules = ", ".join(
+            dict.fromkeys(
+                r.rule + (" (unknown)" if r.status == "unknown" else "") for r in item.reasons
+            )
+        )
         cells = (
             item.name,
+            self.verdict(item),
             rules,
             " · ".join(r.detail for r in item.reasons),
             item.developer,
@@ -127,5 +143,12 @@ class ExcludedTableModel(_ItemsTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
             return cells[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return "\n".join(f"{r.rule}: {r.detail}" for r in item.reasons)
+            return "\n".join(
+                f"{r.rule}{' (not established)' if r.status == 'unknown' else ''}: {r.detail}"
+                for r in item.reasons
+            )
+        if role == Qt.ItemDataRole.FontRole and cells[1] == "not established":
+            font = QFont()
+            font.setItalic(True)
+            return font
         return None

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.rank.explain import describe_link
-from modelvet.engine.rank.result import Recommendation, RecommendedModel
+from modelvet.engine.rank.result import Recommendation, RecommendedModel, RuleFailure
 from modelvet.gui.chart import CapabilityMemoryChart
 from modelvet.gui.models import SORT_ROLE, ExcludedTableModel, ResultsTableModel, gigabytes
 
@@ -190,9 +190,7 @@ class ResultsPage(QWidget):
         if not rows:
             return
         item = self.excluded_model.items[self.excluded_proxy.mapToSource(rows[0]).row()]
-        reasons = "".join(
-            f"<li><b>{escape(r.rule)}</b>: {escape(r.detail)}</li>" for r in item.reasons
-        )
+        reasons = "".join(_reason_html(r) for r in item.reasons)
         self.detail.setHtml(
             f"<h3>{escape(item.name)} — excluded</h3>"
             f"<p>{escape(item.developer)} ({item.developer_country}), licence "
@@ -249,6 +247,7 @@ class ResultsPage(QWidget):
             f"<h3>{escape(item.name)}</h3><p>{escape(item.developer)} "
             f"({item.developer_country}) · {escape(item.license_name)}</p>"
             f"<table cellspacing='4'>{rows}</table><h4>Why</h4><ul>{reasons}</ul>"
+            + _terms_html(item)
             + self._sources_html(item.model_id)
         )
 
@@ -261,6 +260,7 @@ class ResultsPage(QWidget):
             f"locally; runs at {escape(item.publisher or '?')}. Certifications of its hosting "
             f"offers: {escape(certs)}.</p><p><b>Rank and score</b>: #{item.rank}, "
             f"{item.score:.1f}</p><h4>Why</h4><ul>{reasons}</ul>"
+            + _terms_html(item)
             + self._sources_html(item.model_id)
         )
 
@@ -269,6 +269,45 @@ class ResultsPage(QWidget):
         if len(chosen) < 2:
             return
         CompareDialog(chosen, self).exec()
+
+
+def _link(url: str | None) -> str:
+    return f' (<a href="{escape(url)}">clause</a>)' if url else ""
+
+
+def _reason_html(reason: RuleFailure) -> str:
+    """A failed rule in bold; a fact the catalog lacks marked as not established, in italics."""
+    if reason.status == "unknown":
+        return (
+            f"<li><i><b>{escape(reason.rule)}: not established</b> — {escape(reason.detail)}"
+            f"</i>{_link(reason.clause_url)}</li>"
+        )
+    return (
+        f"<li><b>{escape(reason.rule)}</b>: {escape(reason.detail)}{_link(reason.clause_url)}</li>"
+    )
+
+
+def _terms_html(item: RecommendedModel) -> str:
+    """The licences that bind the model, the duties they bring, and the caveats."""
+    inherited = item.licenses[1:]
+    bound = escape(item.license_name) + (
+        f"; inherited through its base model: {escape(', '.join(inherited))}" if inherited else ""
+    )
+    duties = "".join(
+        f"<li>{escape(d.licence_name)}: {escape(d.duty)}{_link(d.clause_url)}</li>"
+        for d in item.obligations
+    )
+    caveats = "".join(
+        _reason_html(c)
+        if c.status == "unknown"
+        else f"<li>{escape(c.detail)}{_link(c.clause_url)}</li>"
+        for c in item.caveats
+    )
+    html = f"<h4>Licences that bind it</h4><p>{bound}</p>"
+    html += f"<h4>What you take on</h4><ul>{duties or '<li>no duty recorded</li>'}</ul>"
+    if caveats:
+        html += f"<h4>Caveats</h4><ul>{caveats}</ul>"
+    return html
 
 
 def _file_text(item: RecommendedModel) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -16,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from modelvet.engine.catalog.loader import Catalog
-from modelvet.engine.catalog.schema import OPENNESS_LADDER, SECTORS
+from modelvet.engine.catalog.schema import OPENNESS_LADDER, SECTORS, SECURITY_RULES
 from modelvet.engine.profile import Organisation, Profile, Security
 from modelvet.engine.security import resolve_security
 from modelvet.gui.widgets import COUNTRIES, CountryList, add_row, fill_with_scrolling, heading, hint
@@ -99,9 +102,38 @@ class SecurityPage(QWidget):
             self.users,
             "Licences with user caps (Llama: 700 million) are judged against this number.",
         )
+        self.active_users = _optional_number("not stated", 10_000_000_000, 1000)
+        add_row(
+            form,
+            "&Monthly active users (organisation)",
+            self.active_users,
+            "Today, across all products of your organisation and its affiliates: Llama's "
+            "700-million test counts these on the model's release date. Not stated: the "
+            "deployment's users stand in.",
+        )
+        self.revenue = _optional_number("not stated", 1e13, 1_000_000)
+        self.revenue.setPrefix("US$ ")
+        add_row(
+            form,
+            "Monthly re&venue",
+            self.revenue,
+            "Global consolidated monthly revenue: Devstral 2's licence grants nothing above "
+            "US$20 million; Kimi's display duty starts there. Not stated: such terms stay "
+            "unknown.",
+        )
+        self.user_countries = CountryList("Users' countries")
+        add_row(
+            form,
+            "Users' countr&ies",
+            self.user_countries,
+            "Where your users and the model's outputs are: territory clauses (Tencent "
+            "Hunyuan's excludes the EU, UK and South Korea) are judged here too.",
+        )
         for widget in (self.country, self.sector):
             widget.currentIndexChanged.connect(self._changed)
-        self.users.valueChanged.connect(self._changed)
+        for number in (self.users, self.active_users, self.revenue):
+            number.valueChanged.connect(self._changed)
+        self.user_countries.changed.connect(self._changed)
         return box
 
     def _policy_box(self) -> QGroupBox:
@@ -201,6 +233,17 @@ class SecurityPage(QWidget):
             "evaluation code), open science (training data too).",
         )
         self.openness.currentIndexChanged.connect(self._changed)
+        self.unknown_terms = QComboBox()
+        self.unknown_terms.addItem("Exclude the model (not established)", "exclude")
+        self.unknown_terms.addItem("Admit it with a visible caveat", "warn")
+        add_row(
+            form,
+            "Unknown licence &terms",
+            self.unknown_terms,
+            "When the catalog does not know a clause a rule needs (a licence whose use terms "
+            "were never read, a file without a published hash), compliance is not established.",
+        )
+        self.unknown_terms.currentIndexChanged.connect(self._changed)
         return box
 
     # --- values --------------------------------------------------------------------------
@@ -230,7 +273,14 @@ class SecurityPage(QWidget):
         links = " · ".join(
             f'<a href="{url}">source {i + 1}</a>' for i, url in enumerate(policy.basis_urls)
         )
-        self.policy_basis.setText(f"{policy.basis} {links}")
+        rules = resolve_security(Profile(security=Security(policy=policy.id)), self.catalog)
+        basis = [
+            f"{name.replace('_', ' ')}: {rules.basis_of(name)}"
+            for name in SECURITY_RULES
+            if rules.basis_of(name)
+        ]
+        listed = "".join(f"<br>• {escape(line)}" for line in basis)
+        self.policy_basis.setText(f"{escape(policy.basis)} {links}{listed}")
 
     def _changed(self) -> None:
         if not self._loading:
@@ -245,6 +295,9 @@ class SecurityPage(QWidget):
             self.country.setCurrentIndex(self.country.count() - 1)
         self.sector.setCurrentIndex(max(self.sector.findData(org.sector), 0))
         self.users.setValue(org.expected_monthly_users)
+        _set_optional(self.active_users, org.monthly_active_users)
+        _set_optional(self.revenue, org.monthly_revenue_usd)
+        self.user_countries.set_codes(org.user_countries)
         self.policy.setCurrentIndex(max(self.policy.findData(profile.security.policy), 0))
         self._show_basis(profile.security.policy)
         self._fill_rules(profile)
@@ -259,6 +312,7 @@ class SecurityPage(QWidget):
         for name, check in self.checks.items():
             check.setChecked(bool(getattr(rules, name)))
         self.openness.setCurrentIndex(max(self.openness.findData(rules.min_openness), 0))
+        self.unknown_terms.setCurrentIndex(max(self.unknown_terms.findData(rules.unknown_terms), 0))
         self._loading = was_loading
 
     def organisation(self) -> Organisation:
@@ -266,6 +320,9 @@ class SecurityPage(QWidget):
             country=self.country.currentData(),
             sector=self.sector.currentData(),
             expected_monthly_users=self.users.value(),
+            monthly_active_users=_optional(self.active_users),
+            monthly_revenue_usd=_optional(self.revenue),
+            user_countries=self.user_countries.codes(),
         )
 
     def security(self) -> Security:
@@ -277,11 +334,33 @@ class SecurityPage(QWidget):
             "blocked_origins": self.blocked.codes(),
             "allowed_origins": self.allowed.codes(),
             "min_openness": self.openness.currentData(),
+            "unknown_terms": self.unknown_terms.currentData(),
             **{name: check.isChecked() for name, check in self.checks.items()},
         }
         defaults = Profile(security=Security(policy=policy_id))
         inherited = resolve_security(defaults, self.catalog) if policy else None
         own = {k: v for k, v in shown.items() if inherited is None or getattr(inherited, k) != v}
         if policy is None:
-            own = {k: v for k, v in own.items() if v not in (None, [], False)}
+            own = {
+                k: v for k, v in own.items() if v not in (None, [], False) and k != "unknown_terms"
+            }
+            if shown["unknown_terms"] != "exclude":
+                own["unknown_terms"] = shown["unknown_terms"]
         return Security(policy=policy_id, **own)
+
+
+def _optional_number(unset: str, maximum: float, step: float) -> QDoubleSpinBox:
+    """A whole-number box whose lowest value means 'not stated' (None in the profile)."""
+    box = QDoubleSpinBox(decimals=0, minimum=-1, maximum=maximum, singleStep=step)
+    box.setGroupSeparatorShown(True)
+    box.setSpecialValueText(unset)
+    box.setValue(-1)
+    return box
+
+
+def _optional(box: QDoubleSpinBox) -> int | None:
+    return None if box.value() < 0 else int(box.value())
+
+
+def _set_optional(box: QDoubleSpinBox, value: float | None) -> None:
+    box.setValue(-1 if value is None else value)
