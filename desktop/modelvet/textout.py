@@ -52,11 +52,17 @@ def print_recommendation(result: Recommendation) -> None:
         print(f"{item.rank:>3}. {item.name} — {where}, score {item.score:.1f}")
         for reason in item.reasons:
             print(f"       · {reason}")
+        for duty in item.obligations:
+            print(f"       duty ({duty.licence_name}): {duty.duty} <{duty.clause_url}>")
     print(f"\nExcluded ({len(result.excluded)}):")
     for item in result.excluded:
         print(f"  {item.name} ({item.developer}, {item.developer_country})")
         for failure in item.reasons:
-            print(f"       ✗ {failure.rule}: {failure.detail}")
+            mark = "?" if failure.status == "unknown" else "✗"
+            status = " (not established)" if failure.status == "unknown" else ""
+            url = failure.clause_url
+            clause = f" <{url}>" if url and url not in failure.detail else ""
+            print(f"       {mark} {failure.rule}{status}: {failure.detail}{clause}")
     print("\nAssumptions: " + "; ".join(result.assumptions))
 
 
