@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from modelvet import __version__
+from modelvet import __version__, cli_procure
 from modelvet.engine.errors import CheckFailed, ModelVetError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -235,7 +235,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     rep = commands.add_parser("report", help="the decision record, or a CycloneDX ML-BOM")
     rep.add_argument("--profile", required=True, help="profile TOML file")
-    rep.add_argument("--format", required=True, choices=["html", "pdf", "md", "json", "cyclonedx"])
+    rep.add_argument(
+        "--format", required=True, choices=["html", "pdf", "md", "json", "cyclonedx", "allowlist"]
+    )
     rep.add_argument("-o", "--output", required=True, help="file to write (atomically)")
     rep.add_argument("--smoke", help="attach a result of `modelvet smoke --json` (a JSON file)")
     rep.set_defaults(handler=_cmd_report)
@@ -272,6 +274,8 @@ def _build_parser() -> argparse.ArgumentParser:
     hw.add_argument("--json", action="store_true")
     hw.add_argument("--no-measure", action="store_true", help="skip the RAM bandwidth test")
     hw.set_defaults(handler=_cmd_hardware)
+
+    cli_procure.add_commands(commands)
 
     gui = commands.add_parser("gui", help="open the wizard")
     gui.add_argument("--profile", help="a profile TOML file to open")

@@ -75,8 +75,8 @@ def _duties(org: Organisation) -> list[Duty]:
             pl.lit("keep the licence text, copyright notices and any NOTICE file with every copy"),
             "attribution_required",
         ),
-        Duty(
-            binding & pl.col("display_requirement").is_not_null() & display,
+        Duty(  # a display duty is a notice duty: it reaches derivatives under "notice" too
+            pl.col("display_requirement").is_not_null() & display,
             pl.format("{}{}", pl.col("display_requirement"), note),
             "display_requirement",
         ),

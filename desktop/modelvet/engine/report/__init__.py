@@ -16,7 +16,7 @@ from modelvet.engine.report.record import DecisionRecord
 from modelvet.engine.smoke.result import SmokeResult
 from modelvet.engine.storage import atomic_write_bytes
 
-FORMATS = ("html", "pdf", "md", "json", "cyclonedx")
+FORMATS = ("html", "pdf", "md", "json", "cyclonedx", "allowlist")
 
 __all__ = ["FORMATS", "DecisionRecord", "build_record", "load_smoke", "render", "write_report"]
 
@@ -44,6 +44,11 @@ def render_record(record: DecisionRecord, fmt: str) -> bytes:
         return render_pdf(record)
     if fmt == "json":
         return (record.model_dump_json(indent=2) + "\n").encode("utf-8")
+    if fmt == "allowlist":
+        from modelvet.engine.report.allowlist import render_allowlist
+
+        listed = render_allowlist(record)
+        return (json.dumps(listed, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     from modelvet.engine.report.cyclonedx import render_cyclonedx
 
     bom = render_cyclonedx(record)

@@ -123,4 +123,17 @@ def recorded_model(catalog: Catalog, item: RecommendedModel) -> RecordedModel:
         file_source=artifact.source if artifact else None,
         architecture=architecture_text(model.architecture),
         architecture_family=architecture_family(model.architecture),
-        sources=_sources(catalog, model, artifact, base))
+        sources=_sources(catalog, model, artifact, base),
+        named_in_rules=named_in_rules(catalog, model))
+
+
+def named_in_rules(catalog: Catalog, model: Model) -> list[str]:
+    """'Developer: rule' for each government rule naming the developer or a base model's."""
+    names: list[str] = []
+    for current in [model] + [catalog.models[a.model_id] for a in ancestors(catalog, model)]:
+        developer = catalog.developers.get(current.developer)
+        for rule in developer.named_in_rules if developer else []:
+            text = f"{developer.name}: {rule.rule}"  # type: ignore[union-attr]
+            if text not in names:
+                names.append(text)
+    return names

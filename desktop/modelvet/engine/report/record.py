@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.rank.result import RecommendedModel
 
 
@@ -88,6 +90,7 @@ class RecordedModel(_Value):
     architecture: str | None
     architecture_family: str | None
     sources: list[SourceRef]
+    named_in_rules: list[str] = []  # government rules naming the developer or its ancestors
 
 
 class RecordedFailure(_Value):
@@ -139,10 +142,19 @@ class SmokeSection(_Value):
     probes_passed: int
 
 
-class DecisionRecord(_Value):
-    """What `modelvet report` writes, in every format."""
+RECORD_SCHEMA_VERSION = 2
 
-    schema_version: int = 1
+
+class DecisionRecord(_Value):
+    """What `modelvet report` writes, in every format (`--format json`: this, as JSON).
+
+    Schema 2 adds the profile and hardware it was made for (so `modelvet recheck` can
+    re-evaluate it), licences, obligations and caveats per model, and rule statuses.
+    """
+
+    schema_version: Literal[2] = 2
+    profile: dict[str, Any]
+    hardware_spec: HardwareSpec
     title: str
     profile_name: str | None
     generated_at: dt.datetime
