@@ -452,7 +452,20 @@ class HardwarePreset(Strict):
         None, gt=0, le=1, description="Unified memory the GPU may use (Apple working-set limit)"
     )
     gpus: list[GpuSpec] = []
+    price_usd: float | None = Field(None, gt=0, description="List price in US dollars")
+    price_covers: Literal["system", "gpus"] | None = Field(
+        None, description="'system': the whole machine; 'gpus': only the preset's GPU cards"
+    )
+    price_source: Url | None = None
+    price_date: dt.date | None = Field(None, description="When the price was listed")
     sources: list[Url] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _price_is_sourced(self) -> HardwarePreset:
+        priced = (self.price_usd, self.price_covers, self.price_source, self.price_date)
+        if any(v is not None for v in priced) and any(v is None for v in priced):
+            raise ValueError("a price needs price_usd, price_covers, price_source and price_date")
+        return self
 
 
 class HardwareFile(Strict):
