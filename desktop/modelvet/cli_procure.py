@@ -1,4 +1,4 @@
-"""Procurement commands: the air-gap manifest and its verification, and rechecking a record."""
+"""Procurement commands: hardware plans, the air-gap manifest and its check, rechecking records."""
 
 from __future__ import annotations
 
@@ -79,7 +79,88 @@ def _cmd_recheck(args: argparse.Namespace) -> int:
     return EXIT_OK if result.still_valid else EXIT_FAILED
 
 
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.engine.errors import ModelVetError
+    from modelvet.engine.plan import inventory_machines, plan, preset_machines
+    from modelvet.engine.profile import load_profile
+    from modelvet.engine.rank.recommend import prepare
+
+    catalog = bundled_catalog()
+    presets = [h for h in args.hardware or [] if h in catalog.hardware]
+    paths = [Path(h) for h in args.hardware or [] if h not in catalog.hardware]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ModelVetError(
+            f"neither a hardware preset nor a file: {', '.join(missing)}",
+            "--hardware",
+            f"presets: {', '.join(catalog.hardware)}",
+        )
+    machines = preset_machines(catalog, presets) if presets or not paths else []
+    inventory, problems = inventory_machines(paths, catalog)
+    for problem in problems:
+        print(f"modelvet: {problem}", file=sys.stderr)
+    result = plan(
+        load_profile(args.profile), machines + inventory, prepare(catalog), args.models, problems
+    )
+    if args.json:
+        _print_json(result.model_dump(mode="json"))
+    else:
+        _print_plan(result)
+    return 2 if problems else EXIT_OK
+
+
+def _print_plan(result: Any) -> None:
+    names = {m.key: m.name for m in result.machines}
+    print(f"{len(result.machines)} machine(s) × {len(result.models)} admissible model(s)")
+    for model in result.models:
+        cheapest = (
+            f"; cheapest listed: {names[model.cheapest]} (US${model.cheapest_price_usd:,.0f})"
+            if model.cheapest
+            else ""
+        )
+        smallest = names[model.smallest] if model.smallest else "none meets the targets"
+        print(
+            f"\n{model.name}: meets the targets on {model.runs_on}; smallest: {smallest}{cheapest}"
+        )
+        for cell in result.cells:
+            if cell.model_id != model.model_id:
+                continue
+            if cell.fits:
+                speed = (
+                    f"{cell.predicted_tokens_per_s:.0f} tok/s"
+                    if cell.predicted_tokens_per_s
+                    else "speed unknown"
+                )
+                mark = "✓" if cell.meets_targets else "~"
+                print(f"  {mark} {names[cell.machine]}: {cell.quant}, {cell.placement}, {speed}")
+            else:
+                print(f"  ✗ {names[cell.machine]}: does not fit")
+    if result.excluded_by_policy:
+        print(
+            f"\nExcluded by the profile's rules on every machine: "
+            f"{len(result.excluded_by_policy)} model(s) (see `modelvet recommend`)"
+        )
+
+
 def add_commands(commands: Any) -> None:
+    pla = commands.add_parser(
+        "plan", help="which hardware runs which admissible models (presets or a fleet)"
+    )
+    pla.add_argument("--profile", required=True, help="profile TOML file")
+    pla.add_argument(
+        "--hardware",
+        nargs="+",
+        metavar="PRESET|FILE|DIR",
+        help="hardware presets, `modelvet hardware --json` files or folders of them "
+        "(default: every preset)",
+    )
+    pla.add_argument("--models", nargs="+", metavar="ID", help="only these models")
+    pla.add_argument("--json", action="store_true")
+    pla.set_defaults(handler=_cmd_plan)
+
     man = commands.add_parser(
         "manifest", help="the files to fetch for the recommended models (air-gap transfer)"
     )
