@@ -63,7 +63,8 @@ def _inventory(folder: Path) -> list[Path]:
         path = folder / f"host{n}.json"
         path.write_text(spec.model_dump_json(), encoding="utf-8")
         files.append(path)
-    (folder / "broken.json").write_text('{"name": "ws-03", "origin": "detected", "ram_gb": "lots"}', encoding="utf-8")
+    broken = '{"name": "ws-03", "origin": "detected", "ram_gb": "lots"}'
+    (folder / "broken.json").write_text(broken, encoding="utf-8")
     return files
 
 
