@@ -230,8 +230,9 @@ def test_enter_moves_on_and_escape_is_harmless(window, qtbot) -> None:
     assert window.isVisible()
 
 
-def test_a_bad_profile_is_reported_and_the_window_keeps_working(window, tmp_path: Path,
-                                                                monkeypatch) -> None:
+def test_a_bad_profile_is_reported_and_the_window_keeps_working(
+    window, tmp_path: Path, monkeypatch
+) -> None:
     from PySide6.QtWidgets import QMessageBox
 
     shown = []
@@ -298,3 +299,36 @@ def test_unknown_terms_are_shown_apart_from_failures(window, qtbot) -> None:
     results.results_view.selectRow(results.results_proxy.mapFromSource(source).row())
     html = results.detail.toHtml()
     assert "not established" in html and "What you take on" in html
+
+
+@pytest.mark.qt_log_ignore("does not support propagateSizeHints")  # offscreen, a new dialog
+def test_plan_hardware_shows_presets_against_the_rules(window, qtbot) -> None:
+    window.go_to(2)
+    qtbot.mouseClick(window.hardware.plan_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.last_plan is not None, timeout=30_000)
+    plan = window.last_plan
+    table = window.plan_dialog.table
+    assert table.rowCount() == len(plan.models) > 0
+    assert table.columnCount() == 3 + len(window.catalog.hardware)
+    # The profile blocks PRC origins: no Qwen model is planned for.
+    assert not [m for m in plan.models if m.model_id.startswith("qwen")]
+    texts = {
+        table.item(r, 3 + c).text()
+        for r in range(table.rowCount())
+        for c in range(len(plan.machines))
+    }
+    assert "does not fit" in texts and any("tok/s" in t for t in texts)
+    window.plan_dialog.close()
+
+
+def test_manifest_and_verify_from_the_export_step(window, qtbot, tmp_path: Path) -> None:
+    manifest = tmp_path / "m.json"
+    window.go_to(6)
+    window.write_manifest(str(manifest))
+    qtbot.waitUntil(lambda: "Written" in window.export.status.text(), timeout=15_000)
+    assert manifest.is_file()
+    empty = tmp_path / "carried"
+    empty.mkdir()
+    window.verify_transfer(str(empty), str(manifest))
+    qtbot.waitUntil(lambda: "Not every file" in window.export.status.text(), timeout=15_000)
+    assert "missing" in window.export.status.text()

@@ -47,6 +47,8 @@ class MainWindow(QMainWindow):
         self.controller = ProfileController(catalog, self)
         self.detect_job: Job | None = None
         self.export_job: Job | None = None
+        self.plan_job: Job | None = None
+        self.last_plan: object | None = None
         self.last_smoke = None
 
         self.welcome = WelcomePage(catalog, self.state.recent_profiles)
@@ -125,6 +127,7 @@ class MainWindow(QMainWindow):
         )
         self.hardware.edited.connect(lambda: self.controller.update(hardware=self.hardware.value()))
         self.hardware.detectRequested.connect(self.detect)
+        self.hardware.planRequested.connect(self.plan_hardware)
         self.capability.edited.connect(
             lambda: self.controller.update(capability=self.capability.value())
         )
@@ -137,6 +140,8 @@ class MainWindow(QMainWindow):
         self.smoke.foldersChanged.connect(self._remember_folders)
         self.smoke.finishedRun.connect(self._smoke_done)
         self.export.exportRequested.connect(self.export_record)
+        self.export.manifestRequested.connect(self.write_manifest)
+        self.export.verifyRequested.connect(self.verify_transfer)
         self.export.saveProfileRequested.connect(self.save_profile_as)
 
     def _menus(self) -> None:
@@ -296,11 +301,70 @@ class MainWindow(QMainWindow):
         self.export_job.failed.connect(self.export.show_error)
         self.export_job.start()
 
+    def plan_hardware(self) -> None:
+        """Every preset against the profile's rules, on a worker; the matrix in a dialog."""
+        from modelvet.engine.plan import plan, preset_machines
+        from modelvet.engine.rank.recommend import prepare
+
+        self.controller.flush()
+        profile, catalog = self.controller.profile, self.catalog
+        self.hardware.plan_button.setEnabled(False)
+        self.plan_job = Job(
+            lambda report: plan(profile, preset_machines(catalog), prepare(catalog)), self
+        )
+        self.plan_job.finished.connect(self._show_plan)
+        self.plan_job.failed.connect(lambda error: self._plan_failed(str(error)))
+        self.plan_job.start()
+
+    def _show_plan(self, result: object) -> None:
+        from modelvet.gui.plan_dialog import PlanDialog
+
+        self.hardware.plan_button.setEnabled(True)
+        self.last_plan = result
+        self.plan_dialog = PlanDialog(result, self)  # type: ignore[arg-type]
+        self.plan_dialog.show()
+
+    def _plan_failed(self, error: str) -> None:
+        self.hardware.plan_button.setEnabled(True)
+        QMessageBox.warning(self, "Cannot plan hardware", error)
+
+    def write_manifest(self, path: str) -> None:
+        from modelvet.engine.storage import atomic_write_text
+        from modelvet.engine.transfer import build_manifest, manifest_json
+
+        self.controller.flush()
+        recommendation, catalog = self.controller.recommendation, self.catalog
+        if recommendation is None:
+            self.export.show_error("no recommendation yet: set the hardware first")
+            return
+
+        def work(report: object) -> str:
+            manifest = build_manifest(recommendation, catalog)
+            atomic_write_text(Path(path), manifest_json(manifest))
+            return f"{len(manifest.files)} file(s) to fetch"
+
+        self._run_export_job(work, lambda summary: self.export.show_done(f"{path} ({summary})"))
+
+    def verify_transfer(self, folder: str, manifest_path: str) -> None:
+        from modelvet.engine.transfer import load_manifest, verify_folder
+
+        self._run_export_job(
+            lambda report: verify_folder(folder, load_manifest(manifest_path)),
+            self.export.show_verification,
+        )
+
+    def _run_export_job(self, work, done) -> None:  # type: ignore[no-untyped-def]
+        self.export.status.setText("Working…")
+        self.export_job = Job(work, self)
+        self.export_job.finished.connect(done)
+        self.export_job.failed.connect(self.export.show_error)
+        self.export_job.start()
+
     # --- closing -------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.smoke.shutdown()
-        for job in (self.detect_job, self.export_job):
+        for job in (self.detect_job, self.export_job, self.plan_job):
             if job is not None:
                 job.wait(10_000)
         self.state.geometry_hex = bytes(self.saveGeometry().toHex().data()).decode()

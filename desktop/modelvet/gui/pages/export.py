@@ -1,4 +1,4 @@
-"""Step 7: export the decision record (PDF, HTML, Markdown, JSON, CycloneDX); save the profile."""
+"""Step 7: export the decision record and allowlist; the air-gap manifest; save the profile."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from modelvet.engine.errors import ModelVetError
+from modelvet.engine.transfer import Verification
 from modelvet.gui.widgets import heading, hint
 
 FORMATS = (
@@ -30,6 +31,11 @@ FORMATS = (
         "&CycloneDX ML-BOM — the recommended models for your SBOM tooling",
         "CycloneDX JSON (*.cdx.json)",
     ),
+    (
+        "allowlist",
+        "&Allowlist — the approved files and hashes, fail-closed, for other tools",
+        "Allowlist JSON (*.allowlist.json)",
+    ),
 )
 
 
@@ -37,6 +43,8 @@ class ExportPage(QWidget):
     title = "Export"
     exportRequested = Signal(str, str)  # format, path
     saveProfileRequested = Signal()
+    manifestRequested = Signal(str)  # path
+    verifyRequested = Signal(str, str)  # folder, manifest path
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +81,7 @@ class ExportPage(QWidget):
         row.addWidget(save)
         row.addStretch(1)
         layout.addLayout(row)
+        layout.addWidget(self._transfer_box())
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Export status")
@@ -85,13 +94,61 @@ class ExportPage(QWidget):
         )
         layout.addStretch(1)
 
+    def _transfer_box(self) -> QGroupBox:
+        box = QGroupBox("Carry the files across the air gap")
+        column = QVBoxLayout(box)
+        column.addWidget(
+            hint(
+                "On a connected machine, fetch the files the manifest lists (repository, "
+                "revision, size, the publisher's sha256). After carrying them in, verify the "
+                "folder: each file is reported ok, missing, wrong size, wrong hash or unexpected."
+            )
+        )
+        row = QHBoxLayout()
+        manifest = QPushButton("Write transfer &manifest…")
+        manifest.setAccessibleName("Write the transfer manifest of the recommended models")
+        manifest.clicked.connect(self._ask_manifest)
+        verify = QPushButton("&Verify carried files…")
+        verify.setAccessibleName("Verify a folder of carried files against a manifest")
+        verify.clicked.connect(self._ask_verify)
+        row.addWidget(manifest)
+        row.addWidget(verify)
+        row.addStretch(1)
+        column.addLayout(row)
+        return box
+
+    def _ask_manifest(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Write transfer manifest",
+            str(Path.home() / "modelvet-manifest.json"),
+            "Manifest JSON (*.json)",
+        )
+        if path:
+            self.manifestRequested.emit(path)
+
+    def _ask_verify(self) -> None:
+        manifest, _ = QFileDialog.getOpenFileName(
+            self, "The transfer manifest", str(Path.home()), "Manifest JSON (*.json)"
+        )
+        if not manifest:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "The folder the files were carried into")
+        if folder:
+            self.verifyRequested.emit(folder, manifest)
+
+    def show_verification(self, result: Verification) -> None:
+        lines = [f"{c.status}: {c.file_name} — {c.detail}" for c in result.files]
+        verdict = "✓ Every file verified" if result.ok else "✗ Not every file is right"
+        self.status.setText(verdict + "\n" + "\n".join(lines))
+
     def fmt(self) -> str:
         return next(key for key, button in self.buttons.items() if button.isChecked())
 
     def _ask_path(self) -> None:
         key = self.fmt()
         pattern = next(p for k, _, p in FORMATS if k == key)
-        suffix = ".cdx.json" if key == "cyclonedx" else f".{key}"
+        suffix = {"cyclonedx": ".cdx.json", "allowlist": ".allowlist.json"}.get(key, f".{key}")
         path, _ = QFileDialog.getSaveFileName(
             self, "Export decision record", str(Path.home() / f"modelvet-decision{suffix}"), pattern
         )

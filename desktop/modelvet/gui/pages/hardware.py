@@ -57,6 +57,7 @@ class HardwarePage(QWidget):
     title = "Hardware"
     edited = Signal()
     detectRequested = Signal()
+    planRequested = Signal()
 
     def __init__(self, catalog: Catalog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +111,12 @@ class HardwarePage(QWidget):
                     self.preset.addItem(f"{label}: {preset.name}", preset.id)
         self.preset.currentIndexChanged.connect(self._on_preset)
         preset_row.addWidget(self.preset, 1)
+        self.plan_button = QPushButton("Not bought yet? P&lan hardware…")
+        self.plan_button.setAccessibleName(
+            "Plan hardware: which presets run which of the models your rules admit"
+        )
+        self.plan_button.clicked.connect(self.planRequested)
+        preset_row.addWidget(self.plan_button)
         layout.addLayout(preset_row)
         self.preset_sources = hint("")
         layout.addWidget(self.preset_sources)
