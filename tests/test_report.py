@@ -384,3 +384,18 @@ def test_cli_bad_input_is_exit_2_with_one_line(case: str, tmp_path: Path) -> Non
     assert len(lines) == 1 and lines[0].startswith("modelvet: "), done.stderr
     assert "Traceback" not in done.stderr
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_the_record_can_carry_the_hardware_plan(tmp_path: Path) -> None:
+    """`report --plan`: every preset against the profile, per model the smallest and cheapest."""
+    out = tmp_path / "record.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "modelvet", "report", "--profile", str(EXAMPLE),
+         "--format", "md", "--plan", "-o", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    section = text[text.index("## Hardware plan"):text.index("## Sign-off")]
+    assert "Meets the targets on" in section
+    assert "US$" in section  # at least one model's cheapest machine has a sourced list price

@@ -97,8 +97,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from modelvet.engine.report import load_smoke, write_report
 
     smoke = load_smoke(args.smoke) if args.smoke else None
-    result = recommend(load_profile(args.profile))
-    path = write_report(result, args.format, args.output, catalog=bundled_catalog(), smoke=smoke)
+    profile = load_profile(args.profile)
+    result = recommend(profile)
+    hardware_plan = None
+    if args.plan:
+        from modelvet.engine.plan import plan, preset_machines
+        from modelvet.engine.rank.recommend import prepare
+
+        catalog = bundled_catalog()
+        hardware_plan = plan(profile, preset_machines(catalog), prepare(catalog))
+    path = write_report(
+        result, args.format, args.output, catalog=bundled_catalog(), smoke=smoke, plan=hardware_plan
+    )
     print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK
 
@@ -240,6 +250,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("-o", "--output", required=True, help="file to write (atomically)")
     rep.add_argument("--smoke", help="attach a result of `modelvet smoke --json` (a JSON file)")
+    rep.add_argument(
+        "--plan", action="store_true", help="include the hardware plan over every preset"
+    )
     rep.set_defaults(handler=_cmd_report)
 
     ins = commands.add_parser("inspect", help="read a GGUF file without loading it")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError
+from modelvet.engine.plan import Plan
 from modelvet.engine.profile import Profile, Security, load_profile, save_profile
 from modelvet.gui.controller import ProfileController
 from modelvet.gui.pages.capability import CapabilityPage
@@ -48,7 +49,7 @@ class MainWindow(QMainWindow):
         self.detect_job: Job | None = None
         self.export_job: Job | None = None
         self.plan_job: Job | None = None
-        self.last_plan: object | None = None
+        self.last_plan: Plan | None = None
         self.last_smoke = None
 
         self.welcome = WelcomePage(catalog, self.state.recent_profiles)
@@ -136,6 +137,8 @@ class MainWindow(QMainWindow):
             lambda spec: self.smoke.set_context(self.controller.profile, spec)
         )
         self.controller.recommendationChanged.connect(self.results.show_result)
+        # A plan describes the profile it was made for: an edit makes it stale.
+        self.controller.recommendationChanged.connect(self._forget_plan)
         self.controller.errorRaised.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.smoke.foldersChanged.connect(self._remember_folders)
         self.smoke.finishedRun.connect(self._smoke_done)
@@ -289,11 +292,11 @@ class MainWindow(QMainWindow):
         if recommendation is None:
             self.export.show_error("no recommendation yet: set the hardware first")
             return
-        catalog, smoke = self.catalog, self.last_smoke
+        catalog, smoke, plan = self.catalog, self.last_smoke, self.last_plan
         self.export.status.setText(f"Writing {path}…")
         self.export_job = Job(
             lambda report: write_report(
-                recommendation, fmt, Path(path), catalog=catalog, smoke=smoke
+                recommendation, fmt, Path(path), catalog=catalog, smoke=smoke, plan=plan
             ),
             self,
         )
@@ -316,13 +319,16 @@ class MainWindow(QMainWindow):
         self.plan_job.failed.connect(lambda error: self._plan_failed(str(error)))
         self.plan_job.start()
 
-    def _show_plan(self, result: object) -> None:
+    def _show_plan(self, result: Plan) -> None:
         from modelvet.gui.plan_dialog import PlanDialog
 
         self.hardware.plan_button.setEnabled(True)
         self.last_plan = result
-        self.plan_dialog = PlanDialog(result, self)  # type: ignore[arg-type]
+        self.plan_dialog = PlanDialog(result, self)
         self.plan_dialog.show()
+
+    def _forget_plan(self) -> None:
+        self.last_plan = None
 
     def _plan_failed(self, error: str) -> None:
         self.hardware.plan_button.setEnabled(True)

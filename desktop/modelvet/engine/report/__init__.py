@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError
+from modelvet.engine.plan import Plan
 from modelvet.engine.rank.result import Recommendation
 from modelvet.engine.report.assemble import build_record
 from modelvet.engine.report.record import DecisionRecord
@@ -56,13 +57,15 @@ def render_record(record: DecisionRecord, fmt: str) -> bytes:
 
 
 def render(recommendation: Recommendation, fmt: str, *, catalog: Catalog,
-           smoke: SmokeResult | None = None, now: dt.datetime | None = None) -> bytes:
+           smoke: SmokeResult | None = None, now: dt.datetime | None = None,
+           plan: Plan | None = None) -> bytes:
     check_format(fmt)  # before any work, so a typo fails fast
-    return render_record(build_record(recommendation, catalog, smoke, now), fmt)
+    return render_record(build_record(recommendation, catalog, smoke, now, plan), fmt)
 
 
 def write_report(recommendation: Recommendation, fmt: str, path: str | Path, *,
-                 catalog: Catalog, smoke: SmokeResult | None = None) -> Path:
+                 catalog: Catalog, smoke: SmokeResult | None = None,
+                 plan: Plan | None = None) -> Path:
     """Render first, then write atomically: a failure never leaves a partial file at `path`."""
     path = Path(path)
     check_format(fmt)
@@ -70,7 +73,7 @@ def write_report(recommendation: Recommendation, fmt: str, path: str | Path, *,
         raise ModelVetError("the folder to write the report in does not exist", str(path.parent))
     if path.is_dir():
         raise ModelVetError("is a folder; give a file name for the report", str(path))
-    atomic_write_bytes(path, render(recommendation, fmt, catalog=catalog, smoke=smoke))
+    atomic_write_bytes(path, render(recommendation, fmt, catalog=catalog, smoke=smoke, plan=plan))
     return path
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from modelvet import __version__
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.hardware import HardwareSpec
+from modelvet.engine.plan import Plan
 from modelvet.engine.profile import Profile, parse_profile
 from modelvet.engine.rank.result import ExcludedModel, Recommendation, RuleFailure
 from modelvet.engine.report.provenance import recorded_model
@@ -14,6 +15,8 @@ from modelvet.engine.report.record import (
     DecisionRecord,
     HardwareFacts,
     OrganisationFacts,
+    PlannedModel,
+    PlanSummary,
     PolicyBasis,
     RecordedExclusion,
     RecordedFailure,
@@ -147,9 +150,20 @@ def smoke_section(result: SmokeResult) -> SmokeSection:
                 for p in result.probes])
 
 
+def plan_summary(plan: Plan) -> PlanSummary:
+    names = {m.key: m.name for m in plan.machines}
+    prices = {m.key: m.price_usd for m in plan.machines}
+    return PlanSummary(machines=len(plan.machines), models=[
+        PlannedModel(name=m.name, runs_on=m.runs_on,
+                     smallest=names.get(m.smallest or ""),
+                     cheapest=f"{names[m.cheapest]} (US${prices[m.cheapest]:,.0f} list)"
+                     if m.cheapest else None)
+        for m in plan.models])
+
+
 def build_record(recommendation: Recommendation, catalog: Catalog,
                  smoke: SmokeResult | None = None,
-                 now: dt.datetime | None = None) -> DecisionRecord:
+                 now: dt.datetime | None = None, plan: Plan | None = None) -> DecisionRecord:
     """Everything the approver needs, with the source of every rule and every fact."""
     profile = parse_profile(recommendation.profile, "recommendation.profile")
     security = resolve_security(profile, catalog)
@@ -180,4 +194,5 @@ def build_record(recommendation: Recommendation, catalog: Catalog,
         excluded=[_exclusion(item, profile, security, recommendation.hardware)
                   for item in recommendation.excluded],
         smoke=smoke_section(smoke) if smoke else None,
+        plan=plan_summary(plan) if plan else None,
     )

@@ -6,7 +6,12 @@ import re
 from collections.abc import Iterable
 
 from modelvet.engine.report import wording
-from modelvet.engine.report.record import DecisionRecord, RecordedModel, SmokeSection
+from modelvet.engine.report.record import (
+    DecisionRecord,
+    PlanSummary,
+    RecordedModel,
+    SmokeSection,
+)
 
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$")
 
@@ -136,6 +141,15 @@ def _smoke(smoke: SmokeSection) -> list[str]:
     return lines + [f"- {md(c)}" for c in smoke.checks] + [""]
 
 
+def _plan(plan: PlanSummary) -> list[str]:
+    lines = ["## Hardware plan", "",
+             f"Each admissible model on {plan.machines} machine(s): on how many it meets the "
+             "targets, the smallest that does, and the cheapest with a sourced list price.", ""]
+    return lines + _table(["Model", "Meets the targets on", "Smallest", "Cheapest listed"],
+                          ([md(m.name), str(m.runs_on), md(m.smallest or "none"),
+                            md(m.cheapest or "—")] for m in plan.models))
+
+
 def render_markdown(record: DecisionRecord) -> str:
     lines = [f"# {md(record.title)}", "",
              f"Generated {record.generated_at_text} by ModelVet {md(record.modelvet_version)} "
@@ -145,6 +159,8 @@ def render_markdown(record: DecisionRecord) -> str:
     lines += _recommended(record) + _excluded(record)
     if record.smoke:
         lines += _smoke(record.smoke)
+    if record.plan:
+        lines += _plan(record.plan)
     lines += ["## Sign-off", ""]
     blank = "______________________"
     lines += _table(["", "Name", "Signature", "Date"],

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from modelvet.engine.report import wording
 from modelvet.engine.report.pdf_layout import MUTED, SMALL_PT, RecordPdf
-from modelvet.engine.report.record import DecisionRecord, RecordedModel, SmokeSection
+from modelvet.engine.report.record import (
+    DecisionRecord,
+    PlanSummary,
+    RecordedModel,
+    SmokeSection,
+)
 
 
 def _front(pdf: RecordPdf, record: DecisionRecord) -> None:
@@ -127,6 +132,16 @@ def _smoke(pdf: RecordPdf, smoke: SmokeSection) -> None:
         pdf.bullets(smoke.checks, size=8.5)
 
 
+def _plan(pdf: RecordPdf, plan: PlanSummary) -> None:
+    pdf.heading("Hardware plan")
+    pdf.paragraph(f"Each admissible model on {plan.machines} machine(s): on how many it meets "
+                  "the targets, the smallest that does, and the cheapest with a sourced list "
+                  "price.", size=8.5)
+    pdf.grid(("Model", "Meets targets on", "Smallest", "Cheapest listed"),
+             [(m.name, str(m.runs_on), m.smallest or "none", m.cheapest or "—")
+              for m in plan.models], widths=(50, 22, 54, 54), size=7.5)
+
+
 def _sign_off(pdf: RecordPdf, record: DecisionRecord) -> None:
     if pdf.will_page_break(70):
         pdf.add_page()
@@ -151,5 +166,7 @@ def render_pdf(record: DecisionRecord) -> bytes:
     _excluded(pdf, record)
     if record.smoke:
         _smoke(pdf, record.smoke)
+    if record.plan:
+        _plan(pdf, record.plan)
     _sign_off(pdf, record)
     return bytes(pdf.output())

@@ -142,6 +142,20 @@ class SmokeSection(_Value):
     probes_passed: int
 
 
+class PlannedModel(_Value):
+    name: str
+    runs_on: int
+    smallest: str | None
+    cheapest: str | None
+
+
+class PlanSummary(_Value):
+    """The hardware plan, per model: on how many machines it meets the targets, which first."""
+
+    machines: int
+    models: list[PlannedModel]
+
+
 RECORD_SCHEMA_VERSION = 2
 
 
@@ -171,6 +185,7 @@ class DecisionRecord(_Value):
     recommended: list[RecordedModel]
     excluded: list[RecordedExclusion]
     smoke: SmokeSection | None
+    plan: PlanSummary | None = None
     sign_off: list[str] = ["Prepared by", "Approved by"]
 
     @property
