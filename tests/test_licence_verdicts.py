@@ -146,6 +146,15 @@ def test_inherited_licences_are_listed_own_first(prepared_test_catalog) -> None:
     assert any("also bound by" in r and "community" in r for r in items["community-ft-8b"].reasons)
 
 
+def test_an_ancestor_licence_of_unknown_reach_is_applied_and_said_so(prepared_test_catalog) -> None:
+    outcome, reasons = verdict(run(prepared_test_catalog, org()), "unread-ft-3b")
+    assert outcome == "excluded"
+    inherited = [r for r in reasons if r.licence == "unread"]
+    assert inherited and all(r.status == "unknown" for r in inherited)
+    assert "whether its terms reach derivatives is not established" in inherited[0].detail
+    assert "Unread FT 3B is a merge of Unread 7B" in inherited[0].detail
+
+
 def test_clause_url_is_the_clause_source_where_the_catalog_names_one(
     prepared_test_catalog,
 ) -> None:

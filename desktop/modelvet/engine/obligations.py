@@ -72,7 +72,10 @@ def _duties(org: Organisation) -> list[Duty]:
     return [
         Duty(
             pl.col("attribution_required").fill_null(False),
-            pl.lit("keep the licence text, copyright notices and any NOTICE file with every copy"),
+            pl.lit(
+                "keep the licence text, copyright notices and any NOTICE file with every copy "
+                "you distribute"
+            ),
             "attribution_required",
         ),
         Duty(  # a display duty is a notice duty: it reaches derivatives under "notice" too
@@ -87,7 +90,10 @@ def _duties(org: Organisation) -> list[Duty]:
         ),
         Duty(
             binding & pl.col("use_policy_pass_on").fill_null(False),
-            pl.lit("pass its use restrictions on to your own users as enforceable terms"),
+            pl.lit(
+                "when you distribute it or a model built from it, or offer it as a service, "
+                "pass its use restrictions on to recipients as enforceable terms"
+            ),
             "use_policy_pass_on",
         ),
         Duty(

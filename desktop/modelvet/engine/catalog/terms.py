@@ -70,6 +70,19 @@ def _threshold(value: int | str | None) -> tuple[int | None, bool]:
     return int(value), True
 
 
+def _via(model: Model, binding: Binding) -> str:
+    """' (inherited: X is a fine-tune of Y, whose licence this is)' for an inherited licence."""
+    if binding.carrier.id == model.id:
+        return ""
+    steps = binding.lineage_path.replace(", ", ", a ")
+    unknown = (
+        "; whether its terms reach derivatives is not established, so they are applied"
+        if binding.licence.derivative_terms is None
+        else ""
+    )
+    return f" (inherited: {model.name} is a {steps}, whose licence this is{unknown})"
+
+
 def _row(model: Model, binding: Binding) -> dict[str, Any]:
     lic, carrier = binding.licence, binding.carrier
     user_cap, user_cap_known = _threshold(lic.monthly_user_cap)
@@ -84,12 +97,7 @@ def _row(model: Model, binding: Binding) -> dict[str, Any]:
         "license_url": lic.url,
         "inherited": inherited,
         "reach": binding.reach,
-        "reach_unknown": inherited and lic.derivative_terms is None,
-        "via": (
-            f" (inherited: {model.name} is a {binding.lineage_path}, {carrier.name}'s licence)"
-            if inherited
-            else ""
-        ),
+        "via": _via(model, binding),
         "carrier_release_date": carrier.release_date,
         "modalities": list(model.modalities),
         "osi_approved": lic.osi_approved,
