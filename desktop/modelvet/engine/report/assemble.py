@@ -102,19 +102,17 @@ def _failure(reason: RuleFailure, profile: Profile, security: ResolvedSecurity,
     """Name the setting behind a failed rule and who set it (policy preset, profile, default)."""
     org, cap = profile.organisation, profile.capability
     rule = reason.rule
-    detail = reason.detail
-    if reason.status == "unknown":
-        detail += (f" (not established; unknown_terms = {security.unknown_terms}, "
-                   f"{_source(security.origin_of.get('unknown_terms', 'default'))})")
-    facts = {"rule": rule, "detail": detail, "status": reason.status,
+    facts = {"rule": rule, "detail": reason.detail, "status": reason.status,
              "licence": reason.licence, "clause_url": reason.clause_url}
+    unknown = (f"; unknown_terms = {security.unknown_terms}"
+               if reason.status == "unknown" else "")
     if rule in _RULE_SETTING:
         name = _RULE_SETTING[rule]
         setting = f"{name} = {_words(getattr(security, name))}"
         if rule == "field-of-use":
             setting += f"; sector = {org.sector}"
         source = _source(security.origin_of.get(name, "default"))
-        return RecordedFailure(**facts, setting=setting, source=source)
+        return RecordedFailure(**facts, setting=setting + unknown, source=source)
     users = (f"monthly_active_users = {org.monthly_active_users}"
              if org.monthly_active_users is not None else "monthly_active_users not stated")
     setting, source = {
@@ -124,11 +122,12 @@ def _failure(reason: RuleFailure, profile: Profile, security: ResolvedSecurity,
         "modality": (f"tasks = {', '.join(cap.tasks)}", "profile"),
         "user-cap": (f"expected_monthly_users = {org.expected_monthly_users}; {users}",
                      "profile"),
-        "revenue-cap": (f"monthly_revenue_usd = {_words(org.monthly_revenue_usd)}", "profile"),
+        "revenue-cap": ("monthly_revenue_usd = " + (f"{org.monthly_revenue_usd:,.0f}"
+                        if org.monthly_revenue_usd is not None else "not stated"), "profile"),
         "licence-region": (f"organisation country = {org.country}; user_countries = "
                            f"{_words(org.user_countries)}", "profile"),
     }.get(rule, ("", "ModelVet rule"))
-    return RecordedFailure(**facts, setting=setting, source=source)
+    return RecordedFailure(**facts, setting=setting + unknown, source=source)
 
 
 def _exclusion(item: ExcludedModel, profile: Profile, security: ResolvedSecurity,

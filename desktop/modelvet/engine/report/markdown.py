@@ -81,7 +81,8 @@ def _model(entry: RecordedModel, target: float) -> list[str]:
     rows = ([md(label), link(value) if label == "Licence text" else md(value)]
             for label, value in wording.facts_table(entry, target))
     lines += _table(["Fact", "Value"], rows)
-    lines += ["Why it is recommended:", ""] + [f"- {md(r)}" for r in item.reasons] + [""]
+    lines += ["Why it is recommended:", ""] + [f"- {md(r)}" for r in wording.reasons(entry)]
+    lines += [""]
     lines += [f"Licences that bind it: {md(wording.licences(entry))}", ""]
     duties = wording.obligations(entry)
     lines += ["What you take on (obligations):", ""]

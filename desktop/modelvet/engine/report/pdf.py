@@ -82,7 +82,7 @@ def _model(pdf: RecordPdf, entry: RecordedModel, target: float) -> None:
     pdf.heading(f"{item.rank}. {item.name}", level=2, keep_mm=table_mm + 12)
     pdf.grid(None, facts, widths=widths, bold_first_column=True, links=links)
     pdf.label("Why it is recommended:", size=8.5)
-    pdf.bullets(item.reasons, size=8.5)
+    pdf.bullets(wording.reasons(entry), size=8.5)
     pdf.paragraph(f"Licences that bind it: {wording.licences(entry)}", size=8.5)
     duties = wording.obligations(entry)
     pdf.label("What you take on (obligations):", size=8.5)

@@ -187,3 +187,8 @@ def licences(entry: RecordedModel) -> str:
     inherited = item.licenses[1:]
     return item.license_name + (f"; inherited through its base model: {', '.join(inherited)}"
                                 if inherited else "")
+
+
+def reasons(entry: RecordedModel) -> list[str]:
+    """Why it is recommended; caveats are listed apart, each with its clause."""
+    return [r for r in entry.recommended.reasons if not r.startswith("caveat")]

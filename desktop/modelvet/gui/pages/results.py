@@ -218,7 +218,9 @@ class ResultsPage(QWidget):
         return f"<h4>Sources</h4><ul>{items}</ul>"
 
     def _detail_html(self, item: RecommendedModel) -> str:
-        reasons = "".join(f"<li>{escape(r)}</li>" for r in item.reasons)
+        reasons = "".join(
+            f"<li>{escape(r)}</li>" for r in item.reasons if not r.startswith("caveat")
+        )
         origin = "; ".join(escape(describe_link(link)) for link in item.origin)
         if item.placement == "hosted":
             return self._hosted_html(item)
@@ -252,7 +254,9 @@ class ResultsPage(QWidget):
         )
 
     def _hosted_html(self, item: RecommendedModel) -> str:
-        reasons = "".join(f"<li>{escape(r)}</li>" for r in item.reasons)
+        reasons = "".join(
+            f"<li>{escape(r)}</li>" for r in item.reasons if not r.startswith("caveat")
+        )
         certs = ", ".join(item.certifications) or "none listed in the catalog"
         return (
             f"<h3>{escape(item.name)}</h3><p>{escape(item.developer)} ({item.developer_country})"
