@@ -29,6 +29,8 @@ def test_plan_over_presets_follows_the_rules_and_the_hardware(prepared_test_cata
     # The security rules hold on every machine: a research-only licence never appears.
     assert "research-3b" in result.excluded_by_policy
     assert all(c.model_id != "research-3b" for c in result.cells)
+    memory = {m.key: m.memory_gb for m in result.machines}
+    assert memory["mac64"] == 64 and memory["gpu24"] == 24 + 64  # a unified pool counts once
     cells = {(c.machine, c.model_id): c for c in result.cells}
     # A 70B model does not fit 16 GB of RAM but runs on two 24 GB GPUs.
     assert not cells[("cpu16", "community-70b")].fits
@@ -37,7 +39,7 @@ def test_plan_over_presets_follows_the_rules_and_the_hardware(prepared_test_cata
         good = [c for c in result.cells if c.model_id == model.model_id and c.meets_targets]
         assert model.runs_on == len(good)
         if model.smallest:
-            sizes = {m.key: m.gpu_memory_gb + m.ram_gb for m in result.machines}
+            sizes = {m.key: m.memory_gb for m in result.machines}
             assert sizes[model.smallest] == min(sizes[c.machine] for c in good)
         priced = [c.machine for c in good if c.machine in ("gpu24x2", "mac64")]
         if priced:

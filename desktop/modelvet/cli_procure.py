@@ -113,13 +113,14 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _print_plan(result: Any) -> None:
+    from modelvet.engine.report.assemble import price_text
+
     names = {m.key: m.name for m in result.machines}
+    machines = {m.key: m for m in result.machines}
     print(f"{len(result.machines)} machine(s) × {len(result.models)} admissible model(s)")
     for model in result.models:
         cheapest = (
-            f"; cheapest listed: {names[model.cheapest]} (US${model.cheapest_price_usd:,.0f})"
-            if model.cheapest
-            else ""
+            f"; cheapest listed: {price_text(machines[model.cheapest])}" if model.cheapest else ""
         )
         smallest = names[model.smallest] if model.smallest else "none meets the targets"
         print(

@@ -32,6 +32,7 @@ class PlanMachine(_Value):
     kind: str  # "preset" | "inventory"
     gpu_memory_gb: float
     ram_gb: float
+    memory_gb: float  # what the machine holds in all: GPU + RAM, or the unified pool once
     price_usd: float | None = None
     price_covers: str | None = None
     price_source: str | None = None
@@ -69,6 +70,11 @@ class Plan(_Value):
     problems: list[str]
 
 
+def _memory_gb(spec: HardwareSpec) -> float:
+    gpus = sum(g.memory_gb for g in spec.gpus)
+    return spec.ram_gb if spec.unified_memory else spec.ram_gb + gpus
+
+
 def preset_machines(
     catalog: Catalog, ids: list[str] | None = None
 ) -> list[tuple[PlanMachine, HardwareSpec]]:
@@ -85,6 +91,7 @@ def preset_machines(
                     kind="preset",
                     gpu_memory_gb=sum(g.memory_gb for g in preset.gpus),
                     ram_gb=preset.ram_gb,
+                    memory_gb=_memory_gb(spec),
                     price_usd=preset.price_usd,
                     price_covers=preset.price_covers,
                     price_source=preset.price_source,
@@ -125,6 +132,7 @@ def inventory_machines(
                     kind="inventory",
                     gpu_memory_gb=sum(g.memory_gb for g in spec.gpus),
                     ram_gb=spec.ram_gb,
+                    memory_gb=_memory_gb(spec),
                 ),
                 spec,
             )
@@ -183,7 +191,7 @@ def _summaries(
     summaries = []
     for model_id in sorted({c.model_id for c in cells}, key=lambda m: names[m].lower()):
         good = [by_key[c.machine] for c in cells if c.model_id == model_id and c.meets_targets]
-        smallest = min(good, key=lambda m: (m.gpu_memory_gb + m.ram_gb, m.key), default=None)
+        smallest = min(good, key=lambda m: (m.memory_gb, m.key), default=None)
         priced = [m for m in good if m.price_usd is not None]
         cheapest = min(priced, key=lambda m: (m.price_usd, m.key), default=None)
         summaries.append(

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from modelvet.engine.plan import Plan, PlanCell
+from modelvet.engine.report.assemble import price_text
 
 
 def cell_text(cell: PlanCell | None) -> str:
@@ -36,6 +37,7 @@ class PlanDialog(QDialog):
         self.resize(1000, 560)
         layout = QVBoxLayout(self)
         names = {m.key: m.name for m in plan.machines}
+        machines = {m.key: m for m in plan.machines}
         intro = QLabel(
             f"{len(plan.models)} model(s) your rules admit, on {len(plan.machines)} machine(s). "
             "Bold: meets your speed target; a list price is shown where the catalog has a "
@@ -54,11 +56,7 @@ class PlanDialog(QDialog):
         bold = QFont()
         bold.setBold(True)
         for row, model in enumerate(plan.models):
-            cheapest = (
-                f"{names[model.cheapest]} (US${model.cheapest_price_usd:,.0f})"
-                if model.cheapest and model.cheapest_price_usd
-                else "–"
-            )
+            cheapest = price_text(machines[model.cheapest]) if model.cheapest else "–"
             values = [model.name, names.get(model.smallest or "", "none"), cheapest]
             for column, text in enumerate(values):
                 table.setItem(row, column, QTableWidgetItem(text))

@@ -7,7 +7,7 @@ import datetime as dt
 from modelvet import __version__
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.hardware import HardwareSpec
-from modelvet.engine.plan import Plan
+from modelvet.engine.plan import Plan, PlanMachine
 from modelvet.engine.profile import Profile, parse_profile
 from modelvet.engine.rank.result import ExcludedModel, Recommendation, RuleFailure
 from modelvet.engine.report.provenance import recorded_model
@@ -150,14 +150,17 @@ def smoke_section(result: SmokeResult) -> SmokeSection:
 
 
 def plan_summary(plan: Plan) -> PlanSummary:
-    names = {m.key: m.name for m in plan.machines}
-    prices = {m.key: m.price_usd for m in plan.machines}
+    machines = {m.key: m for m in plan.machines}
     return PlanSummary(machines=len(plan.machines), models=[
         PlannedModel(name=m.name, runs_on=m.runs_on,
-                     smallest=names.get(m.smallest or ""),
-                     cheapest=f"{names[m.cheapest]} (US${prices[m.cheapest]:,.0f} list)"
-                     if m.cheapest else None)
+                     smallest=machines[m.smallest].name if m.smallest else None,
+                     cheapest=price_text(machines[m.cheapest]) if m.cheapest else None)
         for m in plan.models])
+
+
+def price_text(machine: PlanMachine) -> str:
+    covers = "the whole system" if machine.price_covers == "system" else "GPU cards only"
+    return f"{machine.name} (US${machine.price_usd:,.0f} list, {covers})"
 
 
 def build_record(recommendation: Recommendation, catalog: Catalog,
