@@ -1,15 +1,13 @@
-"""Reads a GGUF file's header and tensor table (never its weights) with llama.cpp's `gguf` package.
+"""What a GGUF file says about its model (never its weights), from the bounded header reader.
 
-The header is checked before the reader sees it — magic, version, counts, and that every
-tensor lies inside the file — so a truncated or hostile file is a clear error, not a crash
-(the GGUF loader CVEs in shared/research/policy-facts.md §8 start from exactly these fields).
+`gguf_header` checks every count, length and offset; this module turns the metadata into the
+facts the fit formulas and the catalog match need, refusing keys of the wrong type.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +16,12 @@ from typing import Any
 
 from modelvet.engine.catalog.schema import ARCHITECTURE_FIELDS
 from modelvet.engine.errors import ModelVetError
+from modelvet.engine.gguf_header import GgufArray, GgufHeader, HeaderError, read_header
+from modelvet.engine.gguf_types import FILE_TYPES
 
-GGUF_MAGIC = b"GGUF"
-MAX_TENSORS = 1_000_000
-MAX_METADATA_KEYS = 100_000
+MAX_COUNT = 2**32  # any count a header may state (context, vocab, heads …): llama.cpp keeps u32
+MAX_LAYERS = 512  # LLAMA_MAX_LAYERS: llama.cpp writes past an array above this
+MAX_SPLIT_PARTS = 1000
 # llama.cpp's own sliding-window layouts for architectures whose GGUF does not list them
 # (src/llama-model.cpp, `set_swa_pattern(n)`: every n-th layer attends to the whole context).
 SWA_EVERY_NTH_FULL = {"gemma2": 2, "gemma3": 6, "cohere2": 4, "gpt-oss": 2, "llama4": 4}
@@ -69,42 +69,59 @@ class GgufFacts:
         return row | {"weights_bytes": self.weights_bytes}
 
 
-def _check_header(path: Path) -> tuple[int, int]:
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            header = handle.read(24)
-    except FileNotFoundError as error:
-        raise ModelVetError("file not found", str(path)) from error
-    except IsADirectoryError as error:
-        raise ModelVetError("is a folder, not a GGUF file", str(path)) from error
-    except OSError as error:
-        raise ModelVetError(f"cannot read: {error.strerror}", str(path)) from error
-    if len(header) < 24 or header[:4] != GGUF_MAGIC:
-        raise ModelVetError("not a GGUF file (no GGUF magic at the start)", str(path))
-    version, n_tensors, n_kv = struct.unpack("<IQQ", header[4:24])
-    if version not in (2, 3):
-        raise ModelVetError(f"unsupported GGUF version {version}", str(path))
-    if n_tensors > MAX_TENSORS or n_kv > MAX_METADATA_KEYS:
-        raise ModelVetError(
-            f"implausible header ({n_tensors} tensors, {n_kv} metadata keys): "
-            "damaged or hostile file",
-            str(path),
-        )
-    return version, size
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _scalar(reader: Any, key: str) -> Any:
-    field_ = reader.fields.get(key)
-    if field_ is None:
+def _count(header: GgufHeader, key: str, maximum: int = MAX_COUNT) -> int | None:
+    """A non-negative whole number from the metadata, or None; wrong types are refused."""
+    value = header.metadata.get(key)
+    if value is None:
         return None
-    value = field_.contents()
-    return value
+    if not _whole(value) or not 0 <= value <= maximum:
+        raise HeaderError(
+            f"metadata key {key!r} should be a whole number from 0 to {maximum}, "
+            f"it is {_describe(value)}",
+            str(header.path),
+        )
+    return int(value)
 
 
-def _layer_counts(reader: Any, arch: str, layers: int | None) -> dict[str, int | None]:
+def _counts(header: GgufHeader, key: str) -> int | list[int] | None:
+    """A count that may also be given per layer, as an array of counts."""
+    value = header.metadata.get(key)
+    if isinstance(value, GgufArray):
+        items = value.values
+        if items is None or not all(_whole(v) and 0 <= v <= MAX_COUNT for v in items):
+            raise HeaderError(
+                f"metadata key {key!r} should list a whole number per layer, "
+                f"it is {_describe(value)}",
+                str(header.path),
+            )
+        return [int(v) for v in items]
+    return _count(header, key)
+
+
+def _text(header: GgufHeader, key: str) -> str | None:
+    value = header.metadata.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise HeaderError(
+        f"metadata key {key!r} should be text, it is {_describe(value)}", str(header.path)
+    )
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, GgufArray):
+        return f"an array of {value.count} items"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    return repr(value)
+
+
+def _layer_counts(header: GgufHeader, arch: str, layers: int | None) -> dict[str, int | None]:
     """KV heads (max over layers), and which layers keep a full-context KV cache."""
-    kv = _scalar(reader, f"{arch}.attention.head_count_kv")
+    kv = _counts(header, f"{arch}.attention.head_count_kv")
     result: dict[str, int | None] = {
         "kv_heads": None,
         "full_attention_layers": None,
@@ -115,14 +132,14 @@ def _layer_counts(reader: Any, arch: str, layers: int | None) -> dict[str, int |
         result["full_attention_layers"] = sum(1 for heads in kv if heads)
     else:
         result["kv_heads"] = kv
-    interval = _scalar(reader, f"{arch}.full_attention_interval")
+    interval = _count(header, f"{arch}.full_attention_interval")
     if interval and layers:
-        result["full_attention_layers"] = layers // int(interval)
-    window = _scalar(reader, f"{arch}.attention.sliding_window")
-    pattern = _scalar(reader, f"{arch}.attention.sliding_window_pattern")
+        result["full_attention_layers"] = layers // interval
+    window = _count(header, f"{arch}.attention.sliding_window")
+    pattern = header.metadata.get(f"{arch}.attention.sliding_window_pattern")
     if window and layers:
-        if isinstance(pattern, list):
-            result["sliding_window_layers"] = sum(1 for is_swa in pattern if is_swa)
+        if isinstance(pattern, GgufArray) and pattern.values is not None:
+            result["sliding_window_layers"] = sum(1 for is_swa in pattern.values if is_swa)
         elif arch in SWA_EVERY_NTH_FULL:
             result["sliding_window_layers"] = layers - layers // SWA_EVERY_NTH_FULL[arch]
     return result
@@ -131,40 +148,19 @@ def _layer_counts(reader: Any, arch: str, layers: int | None) -> dict[str, int |
 _SPLIT_NAME = re.compile(r"^(?P<stem>.+)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$")
 
 
-def _open(path: Path) -> tuple[Any, int, int]:
-    """(reader, version, size) of one GGUF file whose every tensor lies inside it."""
-    import gguf  # imported here: numpy and the reader are only needed when a file is read
-
-    version, size = _check_header(path)
-    try:
-        reader = gguf.GGUFReader(path, "r")
-    except Exception as error:  # the reader raises ValueError, IndexError, struct.error, …
-        raise ModelVetError(
-            f"damaged GGUF file: {type(error).__name__}: {error}", str(path)
-        ) from error
-    for tensor in reader.tensors:
-        end = int(tensor.data_offset) + int(tensor.n_bytes)
-        if end > size:
-            raise ModelVetError(
-                f"truncated: tensor {tensor.name} ends at byte {end}, the file has {size}",
-                str(path),
-            )
-    return reader, version, size
-
-
-def _other_parts(path: Path, reader: Any) -> list[Path]:
+def _other_parts(header: GgufHeader) -> list[Path]:
     """The rest of a split model (name-00001-of-00003.gguf …), which llama.cpp loads together."""
-    count = _scalar(reader, "split.count")
-    if not count or int(count) < 2:
+    path = header.path
+    count = _count(header, "split.count", MAX_SPLIT_PARTS)
+    if not count or count < 2:
         return []
     match = _SPLIT_NAME.match(path.name)
-    if match is None or int(match["count"]) != int(count):
+    if match is None or int(match["count"]) != count:
         raise ModelVetError(
             f"part of a {count}-file split model, but its name does not say which part", str(path)
         )
     parts = [
-        path.with_name(f"{match['stem']}-{n:05d}-of-{int(count):05d}.gguf")
-        for n in range(1, int(count) + 1)
+        path.with_name(f"{match['stem']}-{n:05d}-of-{count:05d}.gguf") for n in range(1, count + 1)
     ]
     missing = [p.name for p in parts if not p.is_file()]
     if missing:
@@ -172,59 +168,64 @@ def _other_parts(path: Path, reader: Any) -> list[Path]:
     return [p for p in parts if p != path]
 
 
-def read_gguf(path: str | Path) -> GgufFacts:
-    """Metadata and tensor table (of every part of a split model). Raises ModelVetError for
-    anything that is not a sound GGUF."""
-    import gguf
+def _general(header: GgufHeader) -> dict[str, Any]:
+    """The `general.*` metadata, arrays as their short value lists (long ones as a count)."""
+    out: dict[str, Any] = {}
+    for key, value in header.metadata.items():
+        if not key.startswith("general.") or key == "general.languages":
+            continue
+        if isinstance(value, GgufArray):
+            value = value.values if value.values is not None else f"<{value.count} items>"
+        out[key] = value
+    return out
 
-    path = Path(path)
-    reader, version, size = _open(path)
-    tensors = list(reader.tensors)
-    for part in _other_parts(path, reader):
-        part_reader, _, part_size = _open(part)
-        tensors.extend(part_reader.tensors)
-        size += part_size
-    arch = _scalar(reader, "general.architecture") or "unknown"
-    layers = _scalar(reader, f"{arch}.block_count")
-    heads = _scalar(reader, f"{arch}.attention.head_count")
-    heads = max(heads) if isinstance(heads, list) else heads
-    hidden = _scalar(reader, f"{arch}.embedding_length")
-    key_length = _scalar(reader, f"{arch}.attention.key_length")
-    tokens = reader.fields.get("tokenizer.ggml.tokens")
-    file_type = _scalar(reader, "general.file_type")
-    counts = _layer_counts(reader, arch, layers)
-    kv_lora = _scalar(reader, f"{arch}.attention.kv_lora_rank")
+
+def read_gguf(path: str | Path) -> GgufFacts:
+    """Metadata and tensor table (of every part of a split model), read by ModelVet's bounded
+    header reader. Raises ModelVetError for anything that is not a sound GGUF."""
+    header = read_header(path)
+    tensors = list(header.tensors)
+    size = header.file_size_bytes
+    for part in _other_parts(header):
+        part_header = read_header(part)
+        tensors.extend(part_header.tensors)
+        size += part_header.file_size_bytes
+    arch = _text(header, "general.architecture") or "unknown"
+    layers = _count(header, f"{arch}.block_count", MAX_LAYERS)
+    heads_value = _counts(header, f"{arch}.attention.head_count")
+    heads = max(heads_value, default=None) if isinstance(heads_value, list) else heads_value
+    hidden = _count(header, f"{arch}.embedding_length")
+    key_length = _count(header, f"{arch}.attention.key_length")
+    tokens = header.metadata.get("tokenizer.ggml.tokens")
+    file_type = _count(header, "general.file_type")
+    kv_lora = _count(header, f"{arch}.attention.kv_lora_rank")
     return GgufFacts(
-        path=path,
+        path=header.path,
         file_size_bytes=size,
-        version=version,
+        version=header.version,
         architecture=arch,
-        name=_scalar(reader, "general.name"),
-        file_type=gguf.LlamaFileType(file_type).name if file_type is not None else None,
-        tensor_types=dict(Counter(t.tensor_type.name for t in tensors)),
-        parameter_count=sum(int(t.n_elements) for t in tensors),
-        weights_bytes=sum(int(t.n_bytes) for t in tensors),
-        context_length=_scalar(reader, f"{arch}.context_length"),
+        name=_text(header, "general.name"),
+        file_type=FILE_TYPES.get(file_type) if file_type is not None else None,
+        tensor_types=dict(Counter(t.type_name for t in tensors)),
+        parameter_count=sum(t.n_elements for t in tensors),
+        weights_bytes=sum(t.n_bytes for t in tensors),
+        context_length=_count(header, f"{arch}.context_length"),
         layers=layers,
         attention_heads=heads,
         hidden_size=hidden,
         head_dim=key_length or (hidden // heads if hidden and heads else None),
-        vocab_size=len(tokens.data)
-        if tokens is not None
-        else _scalar(reader, f"{arch}.vocab_size"),
-        sliding_window=_scalar(reader, f"{arch}.attention.sliding_window"),
+        vocab_size=tokens.count
+        if isinstance(tokens, GgufArray)
+        else _count(header, f"{arch}.vocab_size"),
+        sliding_window=_count(header, f"{arch}.attention.sliding_window"),
         kv_lora_rank=kv_lora,
-        qk_rope_head_dim=_scalar(reader, f"{arch}.rope.dimension_count") if kv_lora else None,
-        experts_total=_scalar(reader, f"{arch}.expert_count"),
-        experts_active=_scalar(reader, f"{arch}.expert_used_count"),
-        chat_template=_scalar(reader, "tokenizer.chat_template"),
-        license=_scalar(reader, "general.license"),
-        metadata={
-            k: _scalar(reader, k)
-            for k in reader.fields
-            if k.startswith("general.") and k != "general.languages"
-        },
-        **counts,
+        qk_rope_head_dim=_count(header, f"{arch}.rope.dimension_count") if kv_lora else None,
+        experts_total=_count(header, f"{arch}.expert_count"),
+        experts_active=_count(header, f"{arch}.expert_used_count"),
+        chat_template=_text(header, "tokenizer.chat_template"),
+        license=_text(header, "general.license"),
+        metadata=_general(header),
+        **_layer_counts(header, arch, layers),
     )
 
 
