@@ -164,7 +164,7 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
         Path(args.file),
         bundled_catalog(),
         settings,
-        detect(measure_bandwidth=True),
+        lambda: detect(measure_bandwidth=True),  # only once the file's header is sound
         tasks=args.task or ["general"],
         languages=args.language or ["en"],
         prompt=args.prompt,

@@ -42,7 +42,9 @@ _U64 = struct.Struct("<Q")
 ARRAY = 9
 STRING = 8
 # GGUF value type -> struct format of one item (strings and arrays are handled apart)
-SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+SCALARS = {
+    0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"
+}
 
 
 @dataclass(frozen=True)
@@ -209,9 +211,9 @@ def _preamble(cursor: _Cursor) -> tuple[int, int, int]:
     left = cursor.size - cursor.pos
     # A key takes at least 13 bytes (length, one byte, type, one byte of value), a tensor 32.
     if n_kv > MAX_METADATA_KEYS or n_kv * 13 > left:
-        raise cursor.fail(f"implausible header: {n_kv} metadata keys in {left} bytes")
+        raise cursor.fail(f"implausible header: {n_kv} metadata keys in the {left} bytes left")
     if n_tensors > MAX_TENSORS or n_tensors * 32 > left:
-        raise cursor.fail(f"implausible header: {n_tensors} tensors in {left} bytes")
+        raise cursor.fail(f"implausible header: {n_tensors} tensors in the {left} bytes left")
     return version, n_tensors, n_kv
 
 

@@ -101,7 +101,7 @@ def run_smoke(
     path: Path,
     catalog: Catalog,
     settings: RunSettings,
-    hardware: HardwareSpec,
+    hardware: HardwareSpec | Callable[[], HardwareSpec],
     tasks: list[str],
     languages: list[str],
     prompt: str | None = None,

@@ -32,11 +32,15 @@ def check_before_load(
     path: Path,
     catalog: Catalog,
     settings: RunSettings,
-    hardware: HardwareSpec,
+    hardware: HardwareSpec | Callable[[], HardwareSpec],
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> PreLoad:
-    """Raises ModelVetError for a bad or mismatched file, CheckFailed for one that won't fit."""
+    """Raises ModelVetError for a bad or mismatched file, CheckFailed for one that won't fit.
+
+    The header is read first, so a bad file is refused before anything slow happens;
+    `hardware` may be a function, called (e.g. to detect the machine) only for a sound file.
+    """
     facts = read_gguf(path)
     notes = []
     if facts.context_length and settings.context_tokens > facts.context_length:
@@ -62,6 +66,8 @@ def check_before_load(
         checks.append("not in the catalog: origin and licence cannot be checked")
     template = screen_template(facts.chat_template)
     checks.extend(f"chat template {f.severity}: {f.detail}" for f in template.findings)
+    if callable(hardware):
+        hardware = hardware()
     predicted = predict_one(facts.architecture_row(), settings, hardware)
     available = hardware.ram_available_gb or hardware.ram_gb
     needed_gb = predicted["total_bytes"] / GB
