@@ -26,6 +26,10 @@ class CheckFailed(Exception):
     """A check ran and its result is negative (exit code 1), e.g. a failed smoke test."""
 
 
+class Cancelled(Exception):
+    """The user stopped the work; nothing that was to follow it has happened."""
+
+
 def require(table: Mapping[str, T], key: str, what: str, where: str) -> T:
     """table[key], or a ModelVetError naming the unknown key and listing the known ones."""
     if key in table:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modelvet.engine.catalog.schema import ARCHITECTURE_FIELDS
-from modelvet.engine.errors import ModelVetError
+from modelvet.engine.errors import Cancelled, ModelVetError
 from modelvet.engine.gguf_header import GgufArray, GgufHeader, HeaderError, read_header
 from modelvet.engine.gguf_types import FILE_TYPES
 
@@ -229,13 +229,23 @@ def read_gguf(path: str | Path) -> GgufFacts:
     )
 
 
-def sha256_of(path: Path, progress: Callable[[int, int], None] | None = None) -> str:
-    """Streamed sha256; `progress(done, total)` is called every 64 MiB."""
+def sha256_of(
+    path: Path,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> str:
+    """Streamed sha256; `progress(done, total)` is called every 64 MiB, and `cancelled()` is
+    asked before every 8 MiB chunk: when it says yes, Cancelled is raised at once."""
     digest = hashlib.sha256()
     total = path.stat().st_size
     done = 0
     with path.open("rb") as handle:
-        while chunk := handle.read(8 * 1024 * 1024):
+        while True:
+            if cancelled is not None and cancelled():
+                raise Cancelled(f"stopped hashing {path} after {done} of {total} bytes")
+            chunk = handle.read(8 * 1024 * 1024)
+            if not chunk:
+                break
             digest.update(chunk)
             done += len(chunk)
             if progress and done % (64 * 1024 * 1024) < len(chunk):

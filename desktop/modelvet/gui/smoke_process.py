@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from modelvet.engine.smoke.protocol import PromptLine, SmokeRequest, decode
+from modelvet.engine.smoke.protocol import (
+    PARENT_PID_VARIABLE,
+    PromptLine,
+    SmokeRequest,
+    decode,
+)
 from modelvet.engine.smoke.runner import child_command
 
 CANCEL_DEADLINE_MS = 2000
@@ -27,11 +33,13 @@ class SmokeProcess(QObject):
         self.events: list[dict[str, Any]] = []
         self.cancelled = False
         self.timed_out = False
+        self.exit_code: int | None = None  # negative: killed by that signal, as in subprocess
         self._buffer = b""
         self._stderr = b""
         self.process = QProcess(self)
         environment = QProcessEnvironment.systemEnvironment()
         environment.insert("PYTHONUNBUFFERED", "1")
+        environment.insert(PARENT_PID_VARIABLE, str(os.getpid()))
         self.process.setProcessEnvironment(environment)
         self.process.readyReadStandardOutput.connect(self._read)
         self.process.readyReadStandardError.connect(self._read_stderr)
@@ -90,7 +98,9 @@ class SmokeProcess(QObject):
     def _read_stderr(self) -> None:
         self._stderr = (self._stderr + bytes(self.process.readAllStandardError().data()))[-8192:]
 
-    def _finished(self) -> None:
+    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        crashed = status == QProcess.ExitStatus.CrashExit
+        self.exit_code = -code if crashed and code > 0 else code
         self._timeout.stop()
         self._read()
         tail = self._stderr.decode("utf-8", "replace")

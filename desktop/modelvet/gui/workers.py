@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from modelvet.engine.errors import CheckFailed, ModelVetError
+from modelvet.engine.errors import Cancelled, CheckFailed, ModelVetError
 
 
 class Job(QObject):
@@ -18,12 +19,14 @@ class Job(QObject):
     progressed = Signal(str)
     finished = Signal(object)
     failed = Signal(str)
+    cancelled = Signal()  # the work stopped at a cancel request: nothing after it ran
 
     def __init__(
         self, work: Callable[[Callable[[str], None]], Any], parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
         self._work = work
+        self._cancel = threading.Event()
         self._thread = QThread()
         self._thread.run = self._run  # type: ignore[method-assign]
 
@@ -32,9 +35,20 @@ class Job(QObject):
         self._thread.finished.connect(lambda: Job.running.discard(self))
         self._thread.start()
 
+    def cancel(self) -> None:
+        """Ask the work to stop; work that polls `cancel_requested` raises Cancelled."""
+        self._cancel.set()
+
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
     def _run(self) -> None:
         try:
             result = self._work(self.progressed.emit)
+            if self._cancel.is_set():
+                raise Cancelled("cancelled")
+        except Cancelled:
+            self.cancelled.emit()
         except (ModelVetError, CheckFailed) as error:
             self.failed.emit(str(error))
         except Exception as error:  # a job must never take the window down

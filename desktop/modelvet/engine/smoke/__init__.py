@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,13 +46,35 @@ def build_request(
     )
 
 
+def how_it_ended(exit_code: int | None, events: list[dict[str, Any]], stderr_tail: str) -> str:
+    """Why a child that gave no result stopped: the signal that killed it, and when."""
+    stages = [e.get("stage") for e in events if e["event"] == "stage"]
+    when = f" while {stages[-1]}" if stages else " before it said anything"
+    last = (stderr_tail.strip().splitlines()[-1:] or ["no output"])[0][:200]
+    if exit_code is not None and exit_code < 0:
+        name = signal_name(-exit_code)
+        cause = " (the system may have run out of memory)" if -exit_code == 9 else ""
+        return f"the model process was killed by {name}{when}{cause}; last output: {last}"
+    code = "" if exit_code is None else f" with exit code {exit_code}"
+    return f"the model process ended{code}{when} without a result: {last}"
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 def summarise(
     pre: PreLoad,
     events: list[dict[str, Any]],
     cancelled: bool = False,
     timed_out: bool = False,
     stderr_tail: str = "",
+    exit_code: int | None = None,
 ) -> SmokeResult:
+    """The verdict on one run; `exit_code` is the child's (negative: killed by that signal)."""
     settings = pre.settings
     measured = measured_from(events)
     probes = probe_results(events)
@@ -59,8 +82,7 @@ def summarise(
     finished = any(e["event"] == "result" for e in events)
     error = errors[0] if errors else None
     if not finished and not (cancelled or timed_out) and error is None:
-        last = stderr_tail.strip().splitlines()[-1:] or ["no output"]
-        error = f"the model process ended without a result: {last[0]}"
+        error = how_it_ended(exit_code, events, stderr_tail)
     answered = any(e["event"] == "answer" for e in events)
     generated = (measured.generated_tokens or 0) > 0 or answered
     passed = finished and generated and error is None and not (cancelled or timed_out)
@@ -117,4 +139,6 @@ def run_smoke(
         timeout_s=timeout_s,
     )
     events = session.run()
-    return summarise(pre, events, session.cancelled, session.timed_out, session.stderr_tail)
+    return summarise(
+        pre, events, session.cancelled, session.timed_out, session.stderr_tail, session.exit_code
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from modelvet.engine.catalog.loader import Catalog
-from modelvet.engine.errors import CheckFailed, ModelVetError
+from modelvet.engine.errors import Cancelled, CheckFailed, ModelVetError
 from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.fit.single import predict_one
 from modelvet.engine.gguf_file import GgufFacts, read_gguf, sha256_of
@@ -35,11 +35,13 @@ def check_before_load(
     hardware: HardwareSpec | Callable[[], HardwareSpec],
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> PreLoad:
     """Raises ModelVetError for a bad or mismatched file, CheckFailed for one that won't fit.
 
     The header is read first, so a bad file is refused before anything slow happens;
     `hardware` may be a function, called (e.g. to detect the machine) only for a sound file.
+    `cancelled()` is asked while hashing and before detecting: yes raises Cancelled.
     """
     facts = read_gguf(path)
     notes = []
@@ -49,7 +51,7 @@ def check_before_load(
             f"(asked for {settings.context_tokens})"
         )
         settings = replace(settings, context_tokens=facts.context_length)
-    digest = sha256_of(facts.path, progress)
+    digest = sha256_of(facts.path, progress, cancelled)
     match = match_catalog(catalog, facts.path.name, facts.file_size_bytes, digest)
     if match.problems:
         raise ModelVetError(
@@ -66,6 +68,8 @@ def check_before_load(
         checks.append("not in the catalog: origin and licence cannot be checked")
     template = screen_template(facts.chat_template)
     checks.extend(f"chat template {f.severity}: {f.detail}" for f in template.findings)
+    if cancelled is not None and cancelled():
+        raise Cancelled(f"stopped checking {path}")
     if callable(hardware):
         hardware = hardware()
     predicted = predict_one(facts.architecture_row(), settings, hardware)

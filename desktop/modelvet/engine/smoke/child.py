@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -18,7 +19,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from modelvet.engine.smoke.probes import judge
-from modelvet.engine.smoke.protocol import PromptLine, SmokeRequest, encode, parse_buffers
+from modelvet.engine.smoke.protocol import (
+    PARENT_PID_VARIABLE,
+    PromptLine,
+    SmokeRequest,
+    encode,
+    parse_buffers,
+)
+
+PR_SET_PDEATHSIG = 1
 
 
 def emit(event: str, **payload: Any) -> None:
@@ -184,7 +193,20 @@ def serve_prompts(llm: Any) -> None:
         emit("answer", text=text, tokens=count, seconds=seconds)
 
 
+def die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this process when the app that started it dies, so a
+    crashed or killed app never leaves a model loaded in an orphan."""
+    expected = os.environ.get(PARENT_PID_VARIABLE)
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if expected and os.getppid() != int(expected):  # the parent died before prctl took hold
+        os._exit(1)
+
+
 def main() -> int:
+    die_with_parent()
     line = sys.stdin.readline()
     try:
         request = SmokeRequest.model_validate_json(line)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from modelvet.engine.errors import ModelVetError
 from modelvet.engine.smoke.result import SmokeResult
 from modelvet.engine.storage import data_dir
 
-SCHEMA = """
+# Migration n takes the database from schema version n to n + 1 (PRAGMA user_version).
+# Databases written before versions existed are at 0 and already have the version-1 tables,
+# which is why the first migration says IF NOT EXISTS.
+MIGRATIONS: tuple[str, ...] = (
+    """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     started_at TEXT NOT NULL,
@@ -23,17 +30,51 @@ CREATE TABLE IF NOT EXISTS runs (
     result_json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_hash ON runs (sha256);
-"""
+""",
+)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def database_path() -> Path:
     return data_dir() / "smoke-history.sqlite3"
 
 
-def _connect(path: Path | None = None) -> sqlite3.Connection:
-    connection = sqlite3.connect(path or database_path())
-    connection.executescript(SCHEMA)
-    return connection
+@contextmanager
+def _connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
+    """A connection at the current schema, committed on success and always closed."""
+    path = path or database_path()
+    try:
+        with closing(sqlite3.connect(path, timeout=10)) as connection:
+            _migrate(connection, path)
+            with connection:
+                yield connection
+    except sqlite3.DatabaseError as error:
+        raise ModelVetError(
+            f"smoke-test history database is unusable: {error}",
+            str(path),
+            "move the file away to start a new history",
+        ) from error
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise ModelVetError(
+            f"smoke-test history database has schema version {version}; this ModelVet "
+            f"reads up to {SCHEMA_VERSION}",
+            str(path),
+            "it was written by a newer ModelVet",
+        )
+    for number in range(version, SCHEMA_VERSION):
+        with connection:  # each step and its version number commit together
+            connection.executescript(
+                f"BEGIN; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;"
+            )
+
+
+def schema_version(path: Path | None = None) -> int:
+    with _connect(path) as connection:
+        return int(connection.execute("PRAGMA user_version").fetchone()[0])
 
 
 def record(result: SmokeResult, path: Path | None = None) -> int:

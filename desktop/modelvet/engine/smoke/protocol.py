@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The environment variable that tells the child which process started it (see child.py).
+PARENT_PID_VARIABLE = "MODELVET_PARENT_PID"
 EVENTS = ("stage", "buffers", "loaded", "timing", "probe", "token", "answer", "result", "error")
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from modelvet.engine.smoke.protocol import SmokeRequest, decode
+from modelvet.engine.smoke.protocol import PARENT_PID_VARIABLE, SmokeRequest, decode
 
 CANCEL_GRACE_S = 1.0
 
@@ -60,7 +60,7 @@ class SmokeSession:
             encoding="utf-8",
             errors="replace",
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", PARENT_PID_VARIABLE: str(os.getpid())},
         )
         assert self._process.stdin and self._process.stdout and self._process.stderr
         self._process.stdin.write(self.request.model_dump_json() + "\n")

@@ -263,14 +263,26 @@ class SmokePage(QWidget):
 
         def verify(report: Any) -> PreLoad:
             report(f"checking {path.name}: reading the header and hashing the file…")
-            machine = hardware or detect(measure_bandwidth=True)
-            return check_before_load(path, catalog, settings, machine, force=force)
+
+            def hashed(done: int, total: int) -> None:
+                report(f"hashing {path.name}: {100 * done // max(total, 1)} %")
+
+            return check_before_load(
+                path,
+                catalog,
+                settings,
+                hardware or (lambda: detect(measure_bandwidth=True)),
+                force=force,
+                progress=hashed,
+                cancelled=job.cancel_requested,
+            )
 
         self.progress.setRange(0, 0)  # busy while hashing
-        self.job = Job(verify, self)
+        self.job = job = Job(verify, self)
         self.job.progressed.connect(self.status.setText)
         self.job.finished.connect(self._launch)
         self.job.failed.connect(self._refused)
+        self.job.cancelled.connect(self._stopped_before_load)
         self.job.start()
         self._sync_buttons()
 
@@ -281,7 +293,16 @@ class SmokePage(QWidget):
         self.status.setText("The file was not loaded.")
         self._sync_buttons()
 
+    def _stopped_before_load(self) -> None:
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.verdict.setText("Cancelled before loading: the model was not loaded.")
+        self.status.setText("Cancelled.")
+        self._sync_buttons()
+
     def _launch(self, pre: PreLoad) -> None:
+        if self.job is not None and self.job.cancel_requested():
+            return  # a cancel that raced the end of the checks still means: do not load
         self.pre = pre
         assert self.settings is not None
         self.settings = pre.settings
@@ -328,7 +349,8 @@ class SmokePage(QWidget):
         if self.result is not None or self.pre is None or self.settings is None:
             return
         events = self.process.events if self.process else []
-        self.result = summarise(self.pre, events, cancelled, timed_out, tail)
+        exit_code = self.process.exit_code if self.process else None
+        self.result = summarise(self.pre, events, cancelled, timed_out, tail, exit_code)
         self.status.setText(
             "Done. Type your own prompt below to keep trying the model."
             if self.result.passed
@@ -394,6 +416,8 @@ class SmokePage(QWidget):
         self.process.ask(text)
 
     def cancel(self) -> None:
+        if self.job is not None and self.job.is_running():
+            self.job.cancel()
         if self.process is not None and self.process.is_running():
             self.process.cancel()
         self.status.setText("Cancelling…")
@@ -409,4 +433,5 @@ class SmokePage(QWidget):
         if self.process is not None:
             self.process.cancel()
         if self.job is not None:
+            self.job.cancel()
             self.job.wait(10_000)
