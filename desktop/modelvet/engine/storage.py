@@ -15,7 +15,12 @@ def data_dir() -> Path:
     """The user's data folder; MODELVET_HOME moves everything (tests point it at a tmp dir)."""
     override = os.environ.get("MODELVET_HOME")
     path = Path(override) if override else Path(platformdirs.user_data_dir("modelvet", "ModelVet"))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ModelVetError(
+            f"cannot create the data folder: {error.strerror}", str(path), "set MODELVET_HOME"
+        ) from error
     return path
 
 

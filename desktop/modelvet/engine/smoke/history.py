@@ -48,7 +48,13 @@ def _connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
             _migrate(connection, path)
             with connection:
                 yield connection
-    except sqlite3.DatabaseError as error:
+    except sqlite3.OperationalError as error:  # cannot open, read-only, disk full, locked
+        raise ModelVetError(
+            f"cannot use the smoke-test history database: {error}",
+            str(path),
+            "check that its folder has free space and can be written",
+        ) from error
+    except sqlite3.DatabaseError as error:  # not a database, or a damaged one
         raise ModelVetError(
             f"smoke-test history database is unusable: {error}",
             str(path),
