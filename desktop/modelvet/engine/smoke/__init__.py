@@ -12,7 +12,7 @@ from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.smoke.check import PreLoad, check_before_load
 from modelvet.engine.smoke.probes import battery
-from modelvet.engine.smoke.protocol import SmokeRequest
+from modelvet.engine.smoke.protocol import BUILTIN_CHAT_FORMAT, SmokeRequest
 from modelvet.engine.smoke.result import (
     SmokeResult,
     comparisons,
@@ -41,8 +41,10 @@ def build_request(
         probes=[] if prompt else battery(tasks, languages),
         prompt=prompt,
         interactive=False,
-        # A template that screens as dangerous is never rendered: ChatML stands in for it.
-        chat_format="chatml" if pre.template.dangerous else None,
+        # A template that screens as dangerous (or is not Jinja) is never rendered: the
+        # architecture's built-in chat format stands in for it.
+        chat_format=None if pre.template.renderable else BUILTIN_CHAT_FORMAT,
+        architecture=pre.facts.architecture,
     )
 
 

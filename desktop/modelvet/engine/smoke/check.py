@@ -68,6 +68,8 @@ def check_before_load(
         checks.append("not in the catalog: origin and licence cannot be checked")
     template = screen_template(facts.chat_template)
     checks.extend(f"chat template {f.severity}: {f.detail}" for f in template.findings)
+    if not template.renderable:
+        checks.append("chat template not used: the architecture's built-in chat format stands in")
     if cancelled is not None and cancelled():
         raise Cancelled(f"stopped checking {path}")
     if callable(hardware):

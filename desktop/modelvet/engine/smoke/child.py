@@ -20,12 +20,15 @@ from typing import Any
 
 from modelvet.engine.smoke.probes import judge
 from modelvet.engine.smoke.protocol import (
+    BUILTIN_CHAT_FORMAT,
     PARENT_PID_VARIABLE,
     PromptLine,
     SmokeRequest,
+    builtin_chat_format,
     encode,
     parse_buffers,
 )
+from modelvet.engine.template_sandbox import jinja_is_safe
 
 PR_SET_PDEATHSIG = 1
 
@@ -62,6 +65,36 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
+class _UncompiledTemplate:
+    """Stands in for llama-cpp-python's Jinja2ChatFormatter: the embedded template is kept as
+    text, never compiled or rendered."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> Any:
+        def refuse(**kwargs: Any) -> Any:
+            raise RuntimeError("the model's chat template is not used (it did not pass screening)")
+
+        return refuse
+
+
+@contextlib.contextmanager
+def templates_never_compiled(active: bool) -> Iterator[None]:
+    """While a model loads, keep llama-cpp-python from compiling its embedded templates."""
+    if not active:
+        yield
+        return
+    from llama_cpp import llama_chat_format
+
+    real = llama_chat_format.Jinja2ChatFormatter
+    llama_chat_format.Jinja2ChatFormatter = _UncompiledTemplate  # type: ignore[misc,assignment]
+    try:
+        yield
+    finally:
+        llama_chat_format.Jinja2ChatFormatter = real  # type: ignore[misc]
+
+
 def load(request: SmokeRequest) -> Any:
     import llama_cpp
 
@@ -69,8 +102,11 @@ def load(request: SmokeRequest) -> Any:
     emit("stage", stage="baseline", detail="runtime loaded", baseline_rss_bytes=current_rss_bytes())
     kv_types = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type ids
     emit("stage", stage="loading", detail=f"loading {os.path.basename(request.model_path)}")
+    builtin = request.chat_format == BUILTIN_CHAT_FORMAT or (
+        request.chat_format is None and not jinja_is_safe()
+    )
     start = time.perf_counter()
-    with captured_stderr() as log:
+    with captured_stderr() as log, templates_never_compiled(builtin):
         llm = llama_cpp.Llama(
             model_path=request.model_path,
             n_ctx=request.context_tokens,
@@ -79,10 +115,17 @@ def load(request: SmokeRequest) -> Any:
             flash_attn=request.flash_attention,
             type_k=kv_types[request.kv_cache_type],
             type_v=kv_types[request.kv_cache_type],
-            chat_format=request.chat_format,
+            # "chatml" until the built-in format is known: the embedded template never becomes
+            # the active format when it is not to be rendered
+            chat_format="chatml" if builtin else request.chat_format,
             verbose=True,
         )
     seconds = time.perf_counter() - start
+    if builtin:
+        llm.chat_format = builtin_chat_format(
+            request.architecture,
+            lambda marker: len(llm.tokenize(marker.encode(), add_bos=False, special=True)) == 1,
+        )
     emit("buffers", mib=parse_buffers("\n".join(log)))
     emit(
         "loaded",
@@ -90,6 +133,7 @@ def load(request: SmokeRequest) -> Any:
         n_ctx=llm.n_ctx(),
         n_threads=llm.n_threads,
         peak_rss_bytes=peak_rss_bytes(),
+        chat_format=llm.chat_format,
     )
     return llm
 

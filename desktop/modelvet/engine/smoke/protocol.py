@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,7 +29,11 @@ class SmokeRequest(BaseModel):
     probes: list[ProbeSpec] = []
     prompt: str | None = None
     max_prompt_tokens: int = 256
-    chat_format: str | None = Field(None, description="Override the embedded chat template")
+    chat_format: str | None = Field(
+        None,
+        description="Override the embedded chat template; 'builtin': the architecture's own",
+    )
+    architecture: str | None = None
     interactive: bool = Field(False, description="After the run, answer prompt lines on stdin")
 
 
@@ -50,6 +55,27 @@ class PromptLine(BaseModel):
 
     prompt: str
     max_tokens: int = 256
+
+
+BUILTIN_CHAT_FORMAT = "builtin"
+# A special token that marks a chat format, and llama-cpp-python's name for that format.
+FORMAT_MARKERS = (
+    ("<|im_start|>", "chatml"),
+    ("<|start_header_id|>", "llama-3"),
+    ("<start_of_turn>", "gemma"),
+    ("[INST]", "mistral-instruct"),
+)
+ARCHITECTURE_FORMATS = {"gemma": "gemma", "gemma2": "gemma", "gemma3": "gemma",
+                        "chatglm": "chatglm3", "llama": "llama-2", "baichuan": "baichuan-2"}
+
+
+def builtin_chat_format(architecture: str | None, is_one_token: Callable[[str], bool]) -> str:
+    """The format that stands in for a template that is not to be rendered: the one whose
+    markers the vocabulary has as single tokens, else the architecture's, else ChatML."""
+    for marker, name in FORMAT_MARKERS:
+        if is_one_token(marker):
+            return name
+    return ARCHITECTURE_FORMATS.get(architecture or "", "chatml")
 
 
 def encode(event: str, **payload: Any) -> str:
