@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.modelvet-installed
 
-.PHONY: run test lint snapshots bench clean
+.PHONY: run test lint snapshots bench clean manifest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_recommend.py
 	$(BIN)/python bench/bench_startup.py
 	$(BIN)/python bench/bench_smoke.py
+
+# After any change under catalog/: rewrite catalog/MANIFEST.sha256, which start-up checks.
+manifest: $(STAMP)
+	$(BIN)/python -m modelvet.engine.catalog.integrity --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from modelvet import __version__, cli_procure
@@ -48,6 +49,40 @@ def _cmd_catalog_validate(args: argparse.Namespace) -> int:
             print(f"  {fact:<18} {share:6.1%}")
         print(f"{len(catalog.problems)} problem(s)")
     return EXIT_BAD_INPUT if catalog.problems else EXIT_OK
+
+
+def _cmd_catalog_import(args: argparse.Namespace) -> int:
+    from modelvet.engine.catalog.updates import import_catalog
+
+    entry = import_catalog(Path(args.file), unverified=args.unverified)
+    how = f"signed by trusted key {entry['key_id']}" if entry["verified"] else "UNVERIFIED"
+    print(f"imported catalog {entry['catalog_version']} ({how}); "
+          "`modelvet catalog rollback` restores the one before", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_catalog_rollback(args: argparse.Namespace) -> int:
+    from modelvet.engine.catalog.updates import rollback
+
+    entry = rollback()
+    print(f"active catalog: {entry['catalog_version']} ({entry['active']})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_catalog_sign(args: argparse.Namespace) -> int:
+    from modelvet.engine.catalog.integrity import generate_key
+    from modelvet.engine.catalog.updates import sign_catalog
+
+    key = Path(args.key)
+    if args.generate_key:
+        if key.exists():
+            raise ModelVetError("already exists; not overwriting a private key", str(key))
+        print(f"new key; add this line to the installations' trusted keys:\n"
+              f"{generate_key(key)}", file=sys.stderr)
+    signature = sign_catalog(Path(args.folder), key, Path(args.output))
+    print(f"wrote {args.output} and {args.output}.sig (key {signature['key_id']})",
+          file=sys.stderr)
+    return EXIT_OK
 
 
 def _cmd_catalog_list(args: argparse.Namespace) -> int:
@@ -237,6 +272,19 @@ def _build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--min-params", type=float, help="at least this many billion params")
     listing.add_argument("--max-params", type=float, help="at most this many billion params")
     listing.set_defaults(handler=_cmd_catalog_list)
+    imp = catalog_commands.add_parser("import", help="activate an updated, signed catalog")
+    imp.add_argument("file", help="the catalog archive; its signature is FILE.sig")
+    imp.add_argument("--unverified", action="store_true",
+                     help="import even without a valid signature from a trusted key (recorded)")
+    imp.set_defaults(handler=_cmd_catalog_import)
+    back = catalog_commands.add_parser("rollback", help="go back to the catalog before")
+    back.set_defaults(handler=_cmd_catalog_rollback)
+    sign = catalog_commands.add_parser("sign", help="(publisher) bundle and sign a catalog")
+    sign.add_argument("folder", help="the catalog folder")
+    sign.add_argument("-o", "--output", required=True, help="the archive to write (.tar.gz)")
+    sign.add_argument("--key", required=True, help="Ed25519 private key (PEM)")
+    sign.add_argument("--generate-key", action="store_true", help="create the key first")
+    sign.set_defaults(handler=_cmd_catalog_sign)
 
     rec = commands.add_parser("recommend", help="ranked, explained models for a profile")
     rec.add_argument("--profile", required=True, help="profile TOML file")
@@ -312,10 +360,19 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     )
 
 
+def _warn_about_the_catalog() -> None:
+    from modelvet.engine.catalog.updates import start_up_warnings
+
+    for warning in start_up_warnings():
+        print(f"modelvet: warning: {warning}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = getattr(args, "handler", _cmd_gui)
     try:
+        if handler is not _cmd_gui:  # the wizard says it in its status bar
+            _warn_about_the_catalog()
         return handler(args)
     except ModelVetError as error:
         print(f"modelvet: {error.message()}", file=sys.stderr)

@@ -11,10 +11,12 @@ import platformdirs
 from modelvet.engine.errors import ModelVetError
 
 
-def data_dir() -> Path:
+def data_dir(create: bool = True) -> Path:
     """The user's data folder; MODELVET_HOME moves everything (tests point it at a tmp dir)."""
     override = os.environ.get("MODELVET_HOME")
     path = Path(override) if override else Path(platformdirs.user_data_dir("modelvet", "ModelVet"))
+    if not create:
+        return path
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:

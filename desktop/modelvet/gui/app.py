@@ -89,6 +89,11 @@ def build_window(profile_path: str | None, detect_hardware: bool = True) -> obje
     if profile is not None:
         window.profile_path = Path(profile_path)  # type: ignore[arg-type]
         window.load_everywhere(profile)
+    from modelvet.engine.catalog.updates import start_up_warnings
+
+    warnings = start_up_warnings()
+    if warnings:  # an altered or unverified catalog is said at once, and stays said
+        window.statusBar().showMessage("⚠ " + "; ".join(warnings))
     return window
 
 

@@ -25,6 +25,7 @@ from modelvet.engine.catalog.schema import (
     PolicyPreset,
 )
 from modelvet.engine.errors import ModelVetError
+from modelvet.engine.storage import data_dir
 
 FileT = TypeVar("FileT", bound=BaseModel)
 
@@ -65,10 +66,22 @@ class Catalog:
 
 
 def default_catalog_dir() -> Path:
-    """MODELVET_CATALOG, else the catalog bundled in the wheel, else the source tree's."""
+    """MODELVET_CATALOG, else an imported catalog (`modelvet catalog import`), else the
+    bundled one."""
     override = os.environ.get("MODELVET_CATALOG")
     if override:
         return Path(override)
+    return imported_catalog_dir() or bundled_catalog_dir()
+
+
+def imported_catalog_dir() -> Path | None:
+    """The active imported catalog, if there is one (looking creates nothing)."""
+    current = data_dir(create=False) / "catalogs" / "current"
+    return current if current.is_dir() else None
+
+
+def bundled_catalog_dir() -> Path:
+    """The catalog bundled in the wheel, else the source tree's."""
     package_dir = Path(__file__).resolve().parents[2]
     bundled = package_dir / "_catalog"
     if bundled.is_dir():
