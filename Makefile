@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.modelvet-installed
 
-.PHONY: run test lint snapshots bench clean manifest
+.PHONY: run test lint snapshots bench clean catalog-manifest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_smoke.py
 
 # After any change under catalog/: rewrite catalog/MANIFEST.sha256, which start-up checks.
-manifest: $(STAMP)
+catalog-manifest: $(STAMP)
 	$(BIN)/python -m modelvet.engine.catalog.integrity --write
 
 clean:

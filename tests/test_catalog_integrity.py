@@ -40,7 +40,7 @@ def test_the_bundled_manifest_is_current() -> None:
     integrity = check_manifest(bundled_catalog_dir())
     assert integrity.intact, (
         f"catalog files differ from catalog/MANIFEST.sha256: {integrity}; after changing the "
-        "catalog run `python -m modelvet.engine.catalog.integrity --write`"
+        "catalog run `make catalog-manifest`"
     )
 
 
