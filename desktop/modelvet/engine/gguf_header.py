@@ -21,7 +21,7 @@ from modelvet.engine.gguf_types import TENSOR_TYPES
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
-MAX_TENSORS = 100_000  # the largest real models have a few thousand
+MAX_TENSORS = 65_536  # the largest real models have a few thousand
 MAX_METADATA_KEYS = 10_000  # real files have fewer than 100
 MAX_KEY_BYTES = 1024
 MAX_NAME_BYTES = 256  # ggml itself refuses tensor names of 64 bytes or more
@@ -242,29 +242,34 @@ def _alignment(cursor: _Cursor, metadata: dict[str, Any]) -> int:
     return alignment
 
 
+_TENSOR_TAILS = {n: struct.Struct(f"<{n}QIQ") for n in range(1, MAX_DIMS + 1)}
+
+
 def _tensor(cursor: _Cursor, index: int, alignment: int) -> TensorInfo:
     name = cursor.string(f"the name of tensor {index}", MAX_NAME_BYTES)
-    what = f"tensor {name!r}"
-    n_dims = cursor.u32(f"the dimension count of {what}")
+    n_dims = cursor.u32(f"the dimension count of tensor {name!r}")
     if not 1 <= n_dims <= MAX_DIMS:
-        raise cursor.fail(f"{what} has {n_dims} dimensions (1 to {MAX_DIMS} allowed)")
-    dims = tuple(cursor.u64(f"dimension {d} of {what}") for d in range(n_dims))
+        raise cursor.fail(f"tensor {name!r} has {n_dims} dimensions (1 to {MAX_DIMS} allowed)")
+    tail = _TENSOR_TAILS[n_dims]  # dimensions, type and offset, read in one go
+    cursor.need(cursor.pos + tail.size, f"the shape, type and offset of tensor {name!r}")
+    *dims, type_id, offset = tail.unpack_from(cursor.buf, cursor.pos)
+    cursor.pos += tail.size
     n_elements = 1
     for size in dims:
         n_elements *= size
         if n_elements > MAX_ELEMENTS:
-            raise cursor.fail(f"{what} has shape {list(dims)}: the element count overflows")
-    type_id = cursor.u32(f"the type of {what}")
+            raise cursor.fail(f"tensor {name!r} has shape {dims}: the element count overflows")
     if type_id not in TENSOR_TYPES:
-        raise cursor.fail(f"{what} has unknown tensor type {type_id}")
+        raise cursor.fail(f"tensor {name!r} has unknown tensor type {type_id}")
     type_name, block, block_bytes = TENSOR_TYPES[type_id]
     if dims[0] % block:
-        raise cursor.fail(f"{what}: first dimension {dims[0]} is not a multiple of {block}")
-    offset = cursor.u64(f"the data offset of {what}")
+        raise cursor.fail(
+            f"tensor {name!r}: first dimension {dims[0]} is not a multiple of {block}"
+        )
     if offset % alignment:
-        raise cursor.fail(f"{what}: data offset {offset} is not aligned to {alignment}")
+        raise cursor.fail(f"tensor {name!r}: data offset {offset} is not aligned to {alignment}")
     n_bytes = n_elements // block * block_bytes
-    return TensorInfo(name, dims, type_name, n_elements, n_bytes, offset)
+    return TensorInfo(name, tuple(dims), type_name, n_elements, n_bytes, offset)
 
 
 def _check_layout(cursor: _Cursor, tensors: list[TensorInfo], data_start: int) -> None:
