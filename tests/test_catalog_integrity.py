@@ -187,3 +187,23 @@ def test_a_signed_catalog_with_problems_is_refused(publisher: dict[str, Path]) -
     ).encode()
     archive = _signed_archive(members, publisher, "broken.tar.gz")
     assert "problem(s), first: models/broken.toml: family: Field required" in _refused(archive)
+
+
+def test_the_wizard_says_it_runs_an_altered_catalog(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelvet.gui.app import build_window, create_app
+
+    copy = tmp_path / "catalog"
+    shutil.copytree(bundled_catalog_dir(), copy)
+    (copy / "licenses.toml").write_text((copy / "licenses.toml").read_text() + "\n")
+    monkeypatch.setenv("MODELVET_CATALOG", str(copy))
+    create_app()
+    window = build_window(None, detect_hardware=False)
+    qtbot.addWidget(window)
+    from PySide6.QtWidgets import QLabel
+
+    label = window.findChild(QLabel, "catalogWarning")  # type: ignore[attr-defined]
+    assert label is not None
+    assert "running an altered catalog: licenses.toml changed" in label.text()
+    window.smoke.shutdown()  # type: ignore[attr-defined]

@@ -93,7 +93,13 @@ def build_window(profile_path: str | None, detect_hardware: bool = True) -> obje
 
     warnings = start_up_warnings()
     if warnings:  # an altered or unverified catalog is said at once, and stays said
-        window.statusBar().showMessage("⚠ " + "; ".join(warnings))
+        from PySide6.QtWidgets import QLabel
+
+        label = QLabel("⚠ " + "; ".join(warnings))
+        label.setObjectName("catalogWarning")
+        label.setWordWrap(True)
+        label.setAccessibleName("Catalog warning")
+        window.statusBar().addPermanentWidget(label, 1)  # type: ignore[attr-defined]
     return window
 
 
