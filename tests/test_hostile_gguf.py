@@ -4,6 +4,7 @@ with exit 2 and a one-line message naming the file, never a traceback, never a h
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import struct
 import subprocess
@@ -181,6 +182,24 @@ def test_hostile_file_is_refused_in_one_line(
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith(f"modelvet: {path}: "), err
     assert len(err) < 400, err
+
+
+@pytest.mark.parametrize("command", ["inspect", "smoke"])
+@pytest.mark.parametrize("kind", ["pipe", "device", "folder"])
+def test_a_pipe_a_device_or_a_folder_is_refused_without_blocking(
+    kind: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "model.gguf"
+    if kind == "pipe":
+        os.mkfifo(path)  # opening it for reading would wait for a writer forever
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path = Path("/dev/zero")  # endless zeros
+    with time_limit(HANG_LIMIT_S):
+        code = cli.main([command, str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and str(path) in err, err
 
 
 def test_the_nested_array_that_hung_the_gguf_package_is_refused_at_once(corpus: Path) -> None:

@@ -11,6 +11,7 @@ by element, which is why it is used only to write test files.
 
 from __future__ import annotations
 
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,11 +291,22 @@ def _check_layout(cursor: _Cursor, tensors: list[TensorInfo], data_start: int) -
         end_of_previous, previous = end, tensor.name
 
 
+def _regular_file_size(path: Path) -> int:
+    """The size of a regular file; a pipe or a device (which could block or never end) is
+    refused before it is opened."""
+    status = path.stat()
+    if stat.S_ISDIR(status.st_mode):
+        raise ModelVetError("is a folder, not a GGUF file", str(path))
+    if not stat.S_ISREG(status.st_mode):
+        raise ModelVetError("not a regular file (a pipe or a device?)", str(path))
+    return status.st_size
+
+
 def read_header(path: str | Path) -> GgufHeader:
     """The metadata and tensor table of one GGUF file; HeaderError for anything unsound."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        size = _regular_file_size(path)
         with path.open("rb") as handle:
             return _read(_Cursor(handle, size, path))
     except FileNotFoundError as error:
@@ -310,8 +322,9 @@ def check_preamble(path: str | Path) -> str | None:
     Cheap enough to run over every file in a folder of models."""
     path = Path(path)
     try:
+        size = _regular_file_size(path)
         with path.open("rb") as handle:
-            _preamble(_Cursor(handle, path.stat().st_size, path))
+            _preamble(_Cursor(handle, size, path))
     except ModelVetError as error:
         return error.title
     except OSError as error:
