@@ -31,7 +31,7 @@ from tests.conftest import child_processes
 from tests.gguf_craft import Tensor, sound_model
 
 CANCEL_LIMIT_S = 2.0  # the promise to the user: Cancel stops a run within 2 seconds
-BIG_TENSOR_BYTES = 4 * 2**30
+BIG_TENSOR_BYTES = 16 * 2**30  # sparse: costs no disk, takes seconds to hash
 MACHINE = HardwareSpec(name="test box", origin="profile", ram_gb=64, ram_available_gb=64)
 
 
@@ -146,6 +146,50 @@ def test_cancel_stops_the_child_within_two_seconds(smol_pre: PreLoad, stage: str
     result = summarise(smol_pre, events, session.cancelled, exit_code=session.exit_code)
     assert result.cancelled and not result.passed and result.verdict == "cancelled"
     assert child_processes() == []
+
+
+def _interrupt_cli(
+    args: list[str], when: str | None, wait_s: float = 0.0
+) -> tuple[int, str, float, list[psutil.Process]]:
+    """Run `modelvet smoke`, press Ctrl-C (SIGINT) once stderr shows `when` (or after
+    `wait_s`). Returns the exit code, stderr, seconds from Ctrl-C to exit, and the processes
+    the command had started when Ctrl-C was pressed."""
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "modelvet", "smoke", *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    assert cli.stderr is not None
+    lines: list[str] = []
+    if when is None:
+        time.sleep(wait_s)
+    else:
+        for line in cli.stderr:
+            lines.append(line)
+            if when in line:
+                break
+    started = psutil.Process(cli.pid).children(recursive=True)
+    pressed = time.monotonic()
+    cli.send_signal(signal.SIGINT)
+    code = cli.wait(timeout=60)
+    seconds = time.monotonic() - pressed
+    return code, "".join(lines) + cli.stderr.read(), seconds, started
+
+
+def test_ctrl_c_while_hashing_stops_before_any_load(big_gguf: Path) -> None:
+    code, stderr, seconds, started = _interrupt_cli([str(big_gguf)], when=None, wait_s=2.0)
+    assert code == 130 and seconds < CANCEL_LIMIT_S
+    assert started == [], "a process was started while the file was still being hashed"
+    assert "loading" not in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.llama
+def test_ctrl_c_while_generating_stops_the_child(smol_gguf: Path) -> None:
+    code, stderr, seconds, started = _interrupt_cli(
+        [str(smol_gguf), "--context", "1024"], when="generating"
+    )
+    assert code == 130 and seconds < CANCEL_LIMIT_S, stderr
+    assert "Traceback" not in stderr
+    assert len(started) == 1 and not started[0].is_running()
 
 
 # --- Faults: killed, out of memory, hung, silent -------------------------------------------

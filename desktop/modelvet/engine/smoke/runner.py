@@ -8,17 +8,19 @@ lines, and can cancel (kill the group) or time out. The parent never imports lla
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from modelvet.engine.smoke.protocol import PARENT_PID_VARIABLE, SmokeRequest, decode
 
 CANCEL_GRACE_S = 1.0
+POLL_S = 0.1
 
 
 CHILD_FLAG = "--smoke-child"
@@ -29,6 +31,20 @@ def child_command() -> list[str]:
     if getattr(sys, "frozen", False):  # a PyInstaller build has no `python -m`
         return [sys.executable, CHILD_FLAG]
     return [sys.executable, "-m", "modelvet.engine.smoke.child"]
+
+
+def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+def _next_line(lines: queue.Queue[str | None]) -> str | None:
+    while True:
+        try:
+            return lines.get(timeout=POLL_S)
+        except queue.Empty:
+            continue  # back in Python for a moment: a pending Ctrl-C is raised here
 
 
 class SmokeSession:
@@ -66,17 +82,27 @@ class SmokeSession:
         self._process.stdin.write(self.request.model_dump_json() + "\n")
         self._process.stdin.close()
         stderr_lines: list[str] = []
-        stderr = self._process.stderr
+        stderr, stdout = self._process.stderr, self._process.stdout
         drain = threading.Thread(target=lambda: stderr_lines.extend(stderr), daemon=True)
         drain.start()
+        # The child's lines are read on a thread and handed over through a queue that the
+        # calling thread polls: a thread blocked in read() may never see a Ctrl-C that the
+        # kernel delivered to another thread.
+        lines: queue.Queue[str | None] = queue.Queue()
+        pump = threading.Thread(target=_pump, args=(stdout, lines), daemon=True)
+        pump.start()
         watchdog = threading.Timer(self.timeout_s, self._on_timeout)
         watchdog.start()
         try:
-            for line in self._process.stdout:
+            while (line := _next_line(lines)) is not None:
                 event = decode(line)
                 if event is not None:
                     self.events.append(event)
                     self.on_event(event)
+        except BaseException:  # Ctrl-C, or a failing on_event: the child must not outlive us
+            self.cancelled = True
+            self._kill()
+            raise
         finally:
             watchdog.cancel()
             self.exit_code = self._process.wait()
