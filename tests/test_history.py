@@ -3,9 +3,11 @@ closed, and a clear error for a damaged or newer database."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,37 @@ def test_a_damaged_database_is_one_clear_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and str(history.database_path()) in done.stderr
+
+
+_RECORDER = """
+from modelvet.engine.smoke import history
+from modelvet.engine.smoke.result import Measured, SmokeResult
+result = SmokeResult(file="x" * 1_000_000, sha256=None, catalog_model_id=None, settings="s",
+                     checks=[], measured=Measured(), comparisons=[],
+                     bandwidth_bound_tokens_per_s=None, probes=[], probes_passed=0,
+                     passed=False, verdict="failed")
+print("recording", flush=True)
+while True:
+    history.record(result)
+"""
+
+
+def test_a_recorder_killed_mid_write_loses_no_earlier_run() -> None:
+    """SIGKILL a real process while it writes runs: the database stays sound and every run
+    recorded before is still there."""
+    for n in range(3):
+        history.record(a_result(f"earlier-{n}.gguf"))
+    recorder = subprocess.Popen([sys.executable, "-c", _RECORDER], stdout=subprocess.PIPE,
+                                text=True)
+    assert recorder.stdout is not None and recorder.stdout.readline() == "recording\n"
+    time.sleep(0.5)
+    recorder.send_signal(signal.SIGKILL)
+    recorder.wait(timeout=30)
+    files = [row["file"] for row in history.runs(limit=100_000)]
+    assert files[-3:] == ["earlier-2.gguf", "earlier-1.gguf", "earlier-0.gguf"]
+    assert len(files) > 3  # the recorder did write before it was killed
+    raw = sqlite3.connect(history.database_path())
+    try:
+        assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        raw.close()
