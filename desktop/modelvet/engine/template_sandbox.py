@@ -36,12 +36,19 @@ def jinja_is_safe() -> bool:
     return jinja_version() >= MIN_JINJA
 
 
+def sandbox_command() -> list[str]:
+    """How to start the sandbox child: `python -m …`, or the frozen app itself with a flag."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--template-sandbox"]
+    return [sys.executable, "-m", "modelvet.engine.template_sandbox"]
+
+
 def render_in_sandbox(template: str) -> dict[str, Any]:
     """{"outcome": ok | refused | range | import | syntax | error | timeout | memory | recursion,
     "detail": str, "chars": int}."""
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "modelvet.engine.template_sandbox"],
+            sandbox_command(),
             input=json.dumps({"template": template}),
             capture_output=True,
             text=True,
