@@ -306,3 +306,28 @@ def test_the_child_dies_with_a_killed_app(smol_gguf: Path) -> None:
     finally:
         with contextlib.suppress(psutil.NoSuchProcess):
             child.kill()
+
+
+@pytest.mark.llama
+def test_the_wizard_reports_a_killed_child_and_keeps_working(qtbot, smol_gguf: Path) -> None:
+    from modelvet.gui.pages.smoke import SmokePage
+
+    page = SmokePage(bundled_catalog(), [])
+    qtbot.addWidget(page)
+    page.set_context(page.profile, MACHINE)
+    page.start(smol_gguf)
+    qtbot.waitUntil(
+        lambda: page.process is not None
+        and any(e["event"] == "loaded" for e in page.process.events),
+        timeout=120_000,
+    )
+    assert page.process is not None
+    os.kill(page.process.process.processId(), signal.SIGKILL)
+    qtbot.waitUntil(lambda: page.result is not None, timeout=10_000)
+    assert page.result is not None and not page.result.passed
+    assert "killed by SIGKILL" in str(page.result.error), page.result.error
+    assert "killed by SIGKILL" in page.verdict.text()
+    assert child_processes() == []
+    page.start(smol_gguf)  # the page is ready for the next run
+    qtbot.waitUntil(lambda: page.result is not None and page.result.passed, timeout=180_000)
+    page.shutdown()
