@@ -3,6 +3,7 @@ closed, and a clear error for a damaged or newer database."""
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -127,3 +128,16 @@ def test_a_recorder_killed_mid_write_loses_no_earlier_run() -> None:
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
         raw.close()
+
+
+@pytest.mark.llama
+def test_a_smoke_result_is_printed_even_when_the_history_is_unusable(smol_gguf: Path) -> None:
+    history.database_path().write_bytes(b"this is not SQLite" * 100)
+    done = subprocess.run(
+        [sys.executable, "-m", "modelvet", "smoke", str(smol_gguf), "--context", "1024",
+         "--prompt", "Say hello.", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["passed"] is True
+    assert "modelvet: warning: not kept in the history:" in done.stderr

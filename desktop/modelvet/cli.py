@@ -207,7 +207,10 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
         on_event=show,
         timeout_s=args.timeout,
     )
-    history.record(result)
+    try:
+        history.record(result)
+    except ModelVetError as error:  # the run's result is still worth printing
+        print(f"modelvet: warning: not kept in the history: {error.message()}", file=sys.stderr)
     if args.json:
         _print_json(result.to_json_dict())
     else:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.errors import ModelVetError
 from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.hardware import HardwareSpec, detect
 from modelvet.engine.profile import Profile
@@ -358,7 +359,10 @@ class SmokePage(QWidget):
             if self.result.passed
             else self.result.verdict
         )
-        history.record(self.result)
+        try:
+            history.record(self.result)
+        except ModelVetError as error:  # a full disk must not lose the result on screen
+            self.status.setText(f"Not kept in the history: {error.message()}")
         self.progress.setValue(100 if self.result.passed else 0)
         self.show_result(self.result)
         self.finishedRun.emit(self.result)
@@ -398,7 +402,10 @@ class SmokePage(QWidget):
                 f"<p><b>{mark} {escape(probe.id)}</b> — {escape(probe.why)}<br>"
                 f"<i>{escape(probe.prompt[:160])}</i><br>{escape(probe.answer[:400])}</p>"
             )
-        earlier = history.runs(result.sha256, limit=6)[1:]
+        try:
+            earlier = history.runs(result.sha256, limit=6)[1:]
+        except ModelVetError:
+            earlier = []
         if earlier:
             rows = "".join(
                 f"<li>{r['started_at']}: {'passed' if r['passed'] else 'failed'}, "
