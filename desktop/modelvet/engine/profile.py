@@ -21,6 +21,7 @@ from modelvet.engine.storage import atomic_write_text
 
 PROFILE_SCHEMA_VERSION = 1
 KvCacheType = Literal["f16", "q8_0", "q4_0"]
+Priority = Literal["balanced", "quality", "speed"]
 
 
 class _Part(BaseModel):
@@ -70,6 +71,7 @@ class Capability(_Part):
     min_tokens_per_s: float = Field(10, ge=0)
     languages: list[str] = Field(default_factory=lambda: ["en"])
     kv_cache_type: KvCacheType = "f16"
+    priority: Priority = "balanced"  # how each model's variant is chosen (rank/variant.py)
 
 
 class Profile(_Part):

@@ -157,6 +157,20 @@ def _speed(target: float) -> pl.Expr:
     )
 
 
+def _context(context: int) -> pl.Expr:
+    """The longest context that keeps this placement, beside the requested one."""
+    most = pl.col("max_context_tokens")
+    return pl.when(most.struct.field("f16").is_not_null()).then(
+        pl.format(
+            "context: you asked for {} tokens; up to {} fit in this placement with an f16 KV "
+            "cache, {} with q8_0",
+            pl.lit(context),
+            _text(most.struct.field("f16")),
+            _text(most.struct.field("q8_0")).fill_null("?"),
+        )
+    )
+
+
 def _origin() -> list[pl.Expr]:
     inherited = pl.col("licenses").list.slice(1)
     return [
@@ -186,7 +200,9 @@ def reasons(profile: Profile) -> pl.Expr:
         *_capability(tasks),
         _file(),
         _placement(capability.context_tokens),
+        pl.col("variant_choice"),
         _speed(capability.min_tokens_per_s),
+        _context(capability.context_tokens),
         *_origin(),
     ]
     return pl.concat_list([part.cast(pl.String) for part in parts] + [_caveats()]).list.drop_nulls()

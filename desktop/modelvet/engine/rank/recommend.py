@@ -26,12 +26,14 @@ from modelvet.engine.fit.placement import (
     placement,
     speed_columns,
 )
-from modelvet.engine.fit.quants import BITS_PER_WEIGHT, NATIVE_PRECISION, UNKNOWN_QUANT_BITS
 from modelvet.engine.hardware import GB, HardwareSpec, resolve_hardware
 from modelvet.engine.licence_rules import licence_outcomes
 from modelvet.engine.obligations import obligations
 from modelvet.engine.policy import PolicyInput, policy_columns, unknown_columns
 from modelvet.engine.profile import Profile
+from modelvet.engine.rank.alternatives import choose
+from modelvet.engine.rank.command import run_command
+from modelvet.engine.rank.context import plan_context
 from modelvet.engine.rank.explain import (
     excluded_frame,
     excluded_items,
@@ -40,8 +42,10 @@ from modelvet.engine.rank.explain import (
     recommended_frame,
     with_terms,
 )
+from modelvet.engine.rank.quality import quality_columns
 from modelvet.engine.rank.result import Recommendation
 from modelvet.engine.rank.scores import benchmark_frame, capability, task_scores
+from modelvet.engine.rank.variant import order_variants
 from modelvet.engine.security import resolve_security
 
 
@@ -186,8 +190,8 @@ def evaluate(
     admissible = frame.filter(
         pl.all_horizontal(pl.col(c).is_null() for c in blocking_columns)
         & ~pl.col("licence_blocked")
-    )
-    ranked = _rank(admissible, scores, profile)
+    ).with_columns(run_command(settings, hardware.cpu_cores).alias("run_command"))
+    ranked = plan_context(_rank(admissible, scores, profile), settings, cap)
     caveats = outcomes.filter(
         (pl.col("status") == "caveat") | ((pl.col("status") == "unknown") & warn)
     )
@@ -210,39 +214,30 @@ def evaluate(
 
 
 def _rank(admissible: pl.DataFrame, scores: pl.DataFrame, profile: Profile) -> pl.DataFrame:
-    bits = pl.col("quant").replace_strict(
-        BITS_PER_WEIGHT, default=UNKNOWN_QUANT_BITS, return_dtype=pl.Float64
-    )
-    penalty = (
-        pl.when(pl.col("quant").is_null() | pl.col("quant").is_in(list(NATIVE_PRECISION)))
-        .then(0.0)
-        .otherwise(100.0 * (2.0**-bits))
-    )
+    """Each model's variant chosen by the trade-off (rank/variant.py), then models by score."""
     target = profile.capability.min_tokens_per_s
-    return (
+    priority = profile.capability.priority
+    rows = (
         admissible.join(scores, on="model_id", how="left")
+        .join(quality_columns(admissible["quant"]), on="quant", how="left")
         .with_columns(
-            penalty.alias("quant_penalty"),
+            # One score point per percent of perplexity the quantisation adds (llama.cpp's table).
+            pl.col("quality_loss_pct").fill_null(0.0).alias("quant_penalty"),
             pl.when(pl.col("hosted"))
             .then(None)
             .otherwise(pl.col("predicted_tokens_per_s") >= target)
             .alias("meets_speed_target"),
         )
-        .with_columns(
+    )
+    chosen = choose(order_variants(rows, priority, target), priority)
+    return (
+        chosen.with_columns(
             # Floored at 0: a model with no sourced benchmark has nothing to lose to quantisation.
             (pl.col("capability").fill_null(0.0) - pl.col("quant_penalty"))
             .clip(lower_bound=0.0)
             .round(1)
             .alias("score")
         )
-        .with_columns(pl.col("meets_speed_target").fill_null(True).alias("_fast"))
-        .sort(
-            ["model_id", "_fast", "score", "total_bytes"],
-            descending=[False, True, True, False],
-            nulls_last=True,
-        )
-        .group_by("model_id", maintain_order=True)
-        .first()
         .sort(["_fast", "score", "name"], descending=[True, True, False])
         .with_row_index("rank", offset=1)
     )

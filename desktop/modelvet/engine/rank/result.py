@@ -41,6 +41,39 @@ class MemoryBreakdown(_Value):
     total_bytes: int | None
 
 
+class Alternative(_Value):
+    """Another admissible variant of a recommended model, and why the chosen one beat it."""
+
+    quant: str | None
+    publisher: str | None
+    file_size_bytes: int | None
+    files: list[str]
+    placement: str
+    gpu_share: float | None
+    predicted_memory_bytes: int | None
+    memory_headroom: float | None
+    predicted_tokens_per_s: float | None
+    meets_speed_target: bool | None
+    quality_loss_pct: float | None
+    run_command: str | None
+    trade: str
+
+
+class MaxContext(_Value):
+    """The longest context (tokens) that keeps the variant in its placement, per KV cache type."""
+
+    f16: int | None
+    q8_0: int | None
+
+
+class ContextPoint(_Value):
+    """Predicted memory at one context length, with an f16 and with a q8_0 KV cache."""
+
+    context_tokens: int
+    f16_bytes: int | None
+    q8_0_bytes: int | None
+
+
 class RecommendedModel(_Value):
     rank: int
     model_id: str
@@ -79,6 +112,13 @@ class RecommendedModel(_Value):
     score: float
     capability: float
     quant_penalty: float
+    quality_loss_pct: float | None
+    quality_basis: str | None
+    variant_choice: str | None
+    alternatives: list[Alternative]
+    max_context_tokens: MaxContext | None
+    context_plan: list[ContextPoint] | None
+    run_command: str | None
     task_scores: list[str]
     missing_tasks: list[str]
     score_benchmarks: list[str]

@@ -1,0 +1,176 @@
+"""What each model's chosen variant traded, and the other admissible variants it was chosen over.
+
+Works on the frame `variant.order_variants` returns (each model's variants best first, `_choice`
+0 for the chosen one) and produces, per model, the sentence that says what the choice traded and
+the list of alternatives, each with its own speed, memory, quality cost and why it lost.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from modelvet.engine.rank.variant import TRADE_OFFS
+
+WHERE = {
+    "gpu": "fully on the GPU",
+    "multi-gpu": "fully on the GPUs",
+    "gpu+cpu": "split GPU/CPU",
+    "cpu": "on the CPU",
+    "hosted": "hosted",
+}
+
+# Alternative field ← frame column.
+ALTERNATIVE_FIELDS = {
+    "quant": "quant",
+    "publisher": "publisher",
+    "file_size_bytes": "size_bytes",
+    "files": "files",
+    "placement": "placement",
+    "gpu_share": "gpu_share",
+    "predicted_memory_bytes": "total_bytes",
+    "memory_headroom": "memory_headroom",
+    "predicted_tokens_per_s": "predicted_tokens_per_s",
+    "meets_speed_target": "meets_speed_target",
+    "quality_loss_pct": "quality_loss_pct",
+    "run_command": "run_command",
+    "trade": "trade",
+}
+
+
+def _pct(expr: pl.Expr) -> pl.Expr:
+    return expr.round(2).cast(pl.String)
+
+
+def _speed(expr: pl.Expr) -> pl.Expr:
+    return pl.format("{} tokens/s", expr.round(0).cast(pl.Int64).cast(pl.String)).fill_null(
+        "speed unknown"
+    )
+
+
+def _variant(prefix: str = "") -> pl.Expr:
+    where = pl.col(f"{prefix}placement").replace_strict(WHERE, default="placed")
+    return pl.format("{} {}", pl.col(f"{prefix}quant"), where)
+
+
+def _why_not(margin: float) -> pl.Expr:
+    """Why an alternative lost to the chosen variant (columns `c_*` hold the chosen one)."""
+    gained = pl.col("c_quality_loss_pct") - pl.col("quality_loss_pct")
+    return (
+        pl.when(~pl.col("_fast") & pl.col("c__fast"))
+        .then(pl.lit("below your speed floor"))
+        .when(pl.col("set_aside_for_gpu") & ~pl.col("c_set_aside_for_gpu"))
+        .then(
+            pl.format(
+                "not fully on the GPU, and {} is, at less than {} % more perplexity",
+                pl.col("c_quant"),
+                pl.lit(f"{margin:g}"),
+            )
+        )
+        .when(gained > 0)
+        .then(
+            pl.format(
+                "{} % less perplexity, but {} instead of {}: the speed is worth more",
+                _pct(gained),
+                _speed(pl.col("predicted_tokens_per_s")),
+                _speed(pl.col("c_predicted_tokens_per_s")),
+            )
+        )
+        .when(pl.col("predicted_tokens_per_s") > pl.col("c_predicted_tokens_per_s"))
+        .then(
+            pl.format(
+                "{}, but {} % more perplexity: the quality is worth more",
+                _speed(pl.col("predicted_tokens_per_s")),
+                _pct(-gained),
+            )
+        )
+        .otherwise(pl.lit("neither better quality nor faster"))
+    )
+
+
+def _traded(priority: str) -> pl.Expr:
+    """The chosen variant's sentence: against the best-quality and the fastest alternatives."""
+    chosen = pl.format(
+        "{}, {}, perplexity +{} % over FP16 (llama.cpp's measurement)",
+        _variant(),
+        _speed(pl.col("predicted_tokens_per_s")),
+        _pct(pl.col("quality_loss_pct")),
+    )
+    cost = pl.col("quality_loss_pct") - pl.col("b_quality_loss_pct")
+    gave_up_speed = pl.col("f_predicted_tokens_per_s") > pl.col("predicted_tokens_per_s")
+    return (
+        pl.when(pl.col("hosted"))
+        .then(None)
+        .when(pl.col("alternative_count") == 0)
+        .then(pl.format("variant: {}; the only admissible variant", chosen))
+        .when(cost > 0)
+        .then(
+            pl.format(
+                "variant: {}, instead of {} at {}: traded {} % perplexity for speed ({} priority)",
+                chosen,
+                _variant("b_"),
+                _speed(pl.col("b_predicted_tokens_per_s")),
+                _pct(cost),
+                pl.lit(priority),
+            )
+        )
+        .when(gave_up_speed)
+        .then(
+            pl.format(
+                "variant: {}, instead of {} at {}: kept {} % less perplexity ({} priority)",
+                chosen,
+                _variant("f_"),
+                _speed(pl.col("f_predicted_tokens_per_s")),
+                _pct(pl.col("f_quality_loss_pct") - pl.col("quality_loss_pct")),
+                pl.lit(priority),
+            )
+        )
+        .otherwise(pl.format("variant: {}; no alternative is better or faster", chosen))
+    )
+
+
+def _best_by(ordered: pl.DataFrame, prefix: str, keys: list[str], desc: list[bool]) -> pl.DataFrame:
+    columns = ["quant", "placement", "predicted_tokens_per_s", "quality_loss_pct"]
+    return (
+        ordered.sort(keys, descending=desc, nulls_last=True)
+        .group_by("model_id", maintain_order=True)
+        .first()
+        .select("model_id", *(pl.col(c).alias(prefix + c) for c in columns))
+    )
+
+
+def choose(ordered: pl.DataFrame, priority: str) -> pl.DataFrame:
+    """One row per model (its chosen variant) with `variant_choice` and `alternatives`."""
+    margin = TRADE_OFFS[priority].gpu_margin_pct
+    chosen_columns = [
+        "quant",
+        "quality_loss_pct",
+        "predicted_tokens_per_s",
+        "set_aside_for_gpu",
+        "_fast",
+    ]
+    chosen = ordered.filter(pl.col("_choice") == 0)
+    others = (
+        ordered.filter(pl.col("_choice") > 0)
+        .join(
+            chosen.select("model_id", *(pl.col(c).alias("c_" + c) for c in chosen_columns)),
+            on="model_id",
+        )
+        .with_columns(_why_not(margin).alias("trade"))
+    )
+    alternatives = others.group_by("model_id", maintain_order=True).agg(
+        pl.struct(pl.col(col).alias(field) for field, col in ALTERNATIVE_FIELDS.items())
+        .sort_by("_choice")
+        .alias("alternatives")
+    )
+    best = _best_by(ordered, "b_", ["quality_loss_pct", "predicted_tokens_per_s"], [False, True])
+    fastest = _best_by(ordered, "f_", ["predicted_tokens_per_s", "quality_loss_pct"], [True, False])
+    return (
+        chosen.join(alternatives, on="model_id", how="left")
+        .join(best, on="model_id", how="left")
+        .join(fastest, on="model_id", how="left")
+        .with_columns(
+            pl.col("alternatives").fill_null(pl.lit([], dtype=alternatives.schema["alternatives"]))
+        )
+        .with_columns(pl.col("alternatives").list.len().alias("alternative_count"))
+        .with_columns(_traded(priority).alias("variant_choice"))
+    )

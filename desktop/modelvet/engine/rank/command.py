@@ -1,0 +1,58 @@
+"""The llama-server command line that realises a variant's predicted placement and settings.
+
+`-ngl` follows the placement: every layer on the GPU(s) (999 is llama.cpp's "all"), none on the
+CPU, and for a layer split the whole layers that fit in the GPU share fit predicted; an MoE model
+split the `--cpu-moe` way keeps every layer's routed experts in RAM (`--n-cpu-moe <layers>`).
+Context, KV cache type and flash attention are those of the prediction; `-t` the CPU cores.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from modelvet.engine.fit.memory import RunSettings
+
+ALL_LAYERS = 999
+
+
+def _model_file() -> pl.Expr:
+    """The first file of the variant (the first part of a split GGUF), or a named placeholder."""
+    placeholder = pl.format(
+        "{}-{}.gguf", pl.col("repo").str.split("/").list.last().fill_null("model"), pl.col("quant")
+    )
+    return pl.coalesce(pl.col("files").list.first(), placeholder)
+
+
+def _gpu_layers() -> pl.Expr:
+    layers = pl.col("layers")
+    split = (pl.col("gpu_share") * layers).floor().cast(pl.Int64)
+    return (
+        pl.when(pl.col("placement").is_in(["gpu", "multi-gpu"]) | pl.col("experts_on_cpu"))
+        .then(pl.lit(ALL_LAYERS, dtype=pl.Int64))
+        .when(pl.col("placement") == "gpu+cpu")
+        .then(split)
+        .otherwise(pl.lit(0, dtype=pl.Int64))
+    )
+
+
+def run_command(settings: RunSettings, cpu_cores: int | None) -> pl.Expr:
+    """One command line per local variant; null for hosted models."""
+    kv = settings.kv_cache_type
+    fixed = (
+        f" -c {settings.context_tokens}"
+        f" -fa {'on' if settings.flash_attention else 'off'}"
+        f" --cache-type-k {kv} --cache-type-v {kv}"
+        + (" --swa-full" if getattr(settings, "swa_full", False) else "")
+        + (f" -t {cpu_cores}" if cpu_cores else "")
+    )
+    experts = pl.when(pl.col("experts_on_cpu").fill_null(False)).then(
+        pl.format(" --n-cpu-moe {}", pl.col("layers"))
+    )
+    line = pl.concat_str(
+        pl.lit("llama-server -m "),
+        _model_file(),
+        pl.format(" -ngl {}", _gpu_layers()),
+        experts.otherwise(pl.lit("")),
+        pl.lit(fixed),
+    )
+    return pl.when(pl.col("hosted") | pl.col("placement").is_null()).then(None).otherwise(line)
