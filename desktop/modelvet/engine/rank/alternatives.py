@@ -25,6 +25,7 @@ ALTERNATIVE_FIELDS = {
     "publisher": "publisher",
     "file_size_bytes": "size_bytes",
     "files": "files",
+    "sha256": "sha256",
     "placement": "placement",
     "gpu_share": "gpu_share",
     "predicted_memory_bytes": "total_bytes",

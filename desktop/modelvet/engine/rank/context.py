@@ -1,11 +1,12 @@
 """Context planning: memory against context length, and the longest context that still fits.
 
-For each chosen variant, memory is predicted with the fit formulas at context lengths 1K, 2K, …,
-16M tokens, with an f16 and a q8_0 KV cache. The largest context that fits keeps the variant in
-its placement (a model fully on the GPU stays fully on the GPU): between two lengths on the grid
-memory is interpolated along the chord, which never understates it (memory grows convexly with
-context), so the figure is the conservative one; it is rounded down to llama.cpp's 256-cell
-padding and capped at the model's own context length.
+For each chosen variant, memory is predicted with the fit formulas at context lengths 1K, 4K, …,
+16M tokens (up to the longest context among the variants), with an f16 and a q8_0 KV cache. The
+largest context that fits keeps the variant in its placement (a model fully on the GPU stays
+fully on the GPU): between two lengths on the grid memory is interpolated along the chord, which
+never understates it (memory grows convexly with context), so the figure is the conservative
+one; it is rounded down to llama.cpp's 256-cell padding and capped at the model's own context
+length.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import polars as pl
 
 from modelvet.engine.fit.memory import CELL_PADDING, RunSettings, memory_columns
 from modelvet.engine.fit.placement import Capacity
+from modelvet.engine.fit.quants import KV_BYTES_PER_ELEMENT
 
 KV_TYPES = ("f16", "q8_0")
-GRID = tuple(2**k for k in range(10, 25))
+# Every fourth power of two: each grid length costs one pass of the fit formulas per KV type.
+GRID = tuple(4**k for k in range(5, 13))
 
 
 def _room(cap: Capacity) -> pl.Expr:
@@ -36,22 +39,40 @@ def _room(cap: Capacity) -> pl.Expr:
     )
 
 
-def _need(settings: RunSettings, cap: Capacity) -> pl.Expr:
-    """Bytes needed at these settings, counting one compute buffer per GPU in a layer split."""
-    parts = {e.meta.output_name(): e for e in memory_columns(settings)}
+def _f16_needs(settings: RunSettings, cap: Capacity) -> list[pl.Expr]:
+    """Bytes needed at this context with an f16 cache (one compute buffer per GPU in a split),
+    and the KV cache's share of them."""
+    f16 = replace(settings, kv_cache_type="f16")
+    parts = {e.meta.output_name(): e for e in memory_columns(f16)}
     total = pl.col("weights_bytes") + pl.sum_horizontal(parts.values())
     extra = parts["compute_bytes"] * max(cap.gpu_count - 1, 0)
-    return pl.when(pl.col("placement") == "multi-gpu").then(total + extra).otherwise(total)
+    need = pl.when(pl.col("placement") == "multi-gpu").then(total + extra).otherwise(total)
+    context = settings.context_tokens
+    return [need.alias(_name("f16", context)), parts["kv_cache_bytes"].alias(f"_kv_{context}")]
+
+
+def _q8_need(context: int) -> pl.Expr:
+    """A q8_0 cache holds the same elements at 34 bytes per 32 instead of 2 bytes each."""
+    saved = 1 - KV_BYTES_PER_ELEMENT["q8_0"] / KV_BYTES_PER_ELEMENT["f16"]
+    return (pl.col(_name("f16", context)) - pl.col(f"_kv_{context}") * saved).alias(
+        _name("q8_0", context)
+    )
 
 
 def _name(kv: str, context: int) -> str:
     return f"_need_{kv}_{context}"
 
 
-def _max_context(kv: str) -> pl.Expr:
+def _grid(longest: int) -> tuple[int, ...]:
+    """The grid lengths needed to reach `longest` tokens."""
+    reach = [c for c in GRID if c < longest]
+    return (*reach, GRID[len(reach)]) if len(reach) < len(GRID) else GRID
+
+
+def _max_context(kv: str, grid: tuple[int, ...]) -> pl.Expr:
     """The interpolated largest context whose need stays within the room."""
     best: pl.Expr = pl.lit(None, dtype=pl.Float64)
-    for low, high in zip(GRID, GRID[1:], strict=False):
+    for low, high in zip(grid, grid[1:], strict=False):
         need_low, need_high = pl.col(_name(kv, low)), pl.col(_name(kv, high))
         step = (pl.col("_room") - need_low) / (need_high - need_low) * (high - low)
         reached = pl.when(need_high <= pl.col("_room")).then(float(high)).otherwise(low + step)
@@ -61,30 +82,46 @@ def _max_context(kv: str) -> pl.Expr:
     return pl.when(limited >= pl.col("context_length")).then(limited).otherwise(padded)
 
 
-def plan_context(chosen: pl.DataFrame, settings: RunSettings, cap: Capacity) -> pl.DataFrame:
-    """Adds `max_context_tokens` {f16, q8_0} and `context_plan` (memory at grid lengths)."""
-    needs = [
-        _need(replace(settings, context_tokens=c, kv_cache_type=kv), cap).alias(_name(kv, c))
-        for kv in KV_TYPES
-        for c in GRID
-    ]
+def _plan(frame: pl.DataFrame, grid: tuple[int, ...]) -> pl.DataFrame:
+    """_row → context_plan: the grid lengths up to the model's context, with memory at each.
+
+    Stacked long and gathered per row: building lists of structs column-wise is slow in polars.
+    """
     local = ~pl.col("hosted") & pl.col("placement").is_not_null()
-    points = [
-        pl.when(pl.col("context_length").fill_null(0) >= c).then(
+    parts = [
+        frame.filter(local & (pl.col("context_length").fill_null(0) >= c)).select(
+            "_row",
             pl.struct(
                 pl.lit(c).alias("context_tokens"),
                 *(pl.col(_name(kv, c)).cast(pl.Int64).alias(f"{kv}_bytes") for kv in KV_TYPES),
-            )
+            ).alias("context_plan"),
         )
-        for c in GRID
+        for c in grid
     ]
-    maxima = pl.struct(
-        *(pl.when(local).then(_max_context(kv)).cast(pl.Int64).alias(kv) for kv in KV_TYPES)
-    )
-    plan = pl.when(local).then(pl.concat_list(points).list.drop_nulls())
-    helpers = [_name(kv, c) for kv in KV_TYPES for c in GRID] + ["_room"]
     return (
-        chosen.with_columns(*needs, _room(cap).alias("_room"))
-        .with_columns(maxima.alias("max_context_tokens"), plan.alias("context_plan"))
-        .drop(helpers)
+        pl.concat(parts)
+        .sort("_row", maintain_order=True)
+        .group_by("_row", maintain_order=True)
+        .agg("context_plan")
+    )
+
+
+def plan_context(chosen: pl.DataFrame, settings: RunSettings, cap: Capacity) -> pl.DataFrame:
+    """Adds `max_context_tokens` {f16, q8_0} and `context_plan` (memory at grid lengths)."""
+    grid = _grid(int(chosen.get_column("context_length").max() or 0))  # type: ignore[arg-type]
+    needs = [need for c in grid for need in _f16_needs(replace(settings, context_tokens=c), cap)]
+    local = ~pl.col("hosted") & pl.col("placement").is_not_null()
+    maxima = pl.struct(
+        *(pl.when(local).then(_max_context(kv, grid)).cast(pl.Int64).alias(kv) for kv in KV_TYPES)
+    )
+    frame = (
+        chosen.with_row_index("_row")
+        .with_columns(*needs, _room(cap).alias("_room"))
+        .with_columns(_q8_need(c) for c in grid)
+        .with_columns(maxima.alias("max_context_tokens"))
+    )
+    helpers = [_name(kv, c) for kv in KV_TYPES for c in grid]
+    helpers += [f"_kv_{c}" for c in grid] + ["_room"]
+    return frame.join(_plan(frame, grid), on="_row", how="left", maintain_order="left").drop(
+        *helpers, "_row"
     )

@@ -48,6 +48,7 @@ class Alternative(_Value):
     publisher: str | None
     file_size_bytes: int | None
     files: list[str]
+    sha256: str | None
     placement: str
     gpu_share: float | None
     predicted_memory_bytes: int | None
