@@ -303,14 +303,25 @@ def test_max_context_fits_and_one_step_more_would_not(hw: str) -> None:
     assert checked  # some model is limited by memory, not only by its own context length
 
 
-def test_context_plan_grows_with_context_and_q8_is_smaller() -> None:
-    result = recommend(_profile(), HARDWARE["24 GB GPU"])
-    model = next(iter(_by_id(result).values()))
-    plan = model.context_plan or []
-    assert len(plan) >= 5
-    f16 = [p.f16_bytes or 0 for p in plan]
-    assert f16 == sorted(f16)
-    assert all((p.q8_0_bytes or 0) < (p.f16_bytes or 0) for p in plan)
+@pytest.mark.parametrize("hw", ["24 GB GPU", "2x24 GB GPU", "CPU only"])
+def test_memory_against_context_grows_and_crosses_the_limit_at_the_maximum(hw: str) -> None:
+    from modelvet.engine.rank.recommend import memory_against_context
+
+    profile = _profile()
+    result = recommend(profile, HARDWARE[hw])
+    models = list(_by_id(result).values())[:4]
+    curves = memory_against_context(profile, HARDWARE[hw], models)
+    assert set(curves) == {m.model_id for m in models}
+    for model in models:
+        plan = curves[model.model_id]
+        f16 = [p.f16_bytes or 0 for p in plan]
+        assert len(plan) >= 5 and f16 == sorted(f16)
+        assert all((p.q8_0_bytes or 0) < (p.f16_bytes or 0) for p in plan)
+        assert plan[-1].context_tokens <= (model.context_length or 0)
+        # The curve at the requested context brackets the recommendation's own prediction.
+        at = {p.context_tokens: p.f16_bytes for p in plan}
+        if 32768 in at and model.placement != "multi-gpu":
+            assert at[32768] == pytest.approx(model.predicted_memory_bytes, rel=0.01)
 
 
 def test_run_command_realises_the_placement() -> None:

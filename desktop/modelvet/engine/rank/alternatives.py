@@ -24,12 +24,9 @@ ALTERNATIVE_FIELDS = {
     "quant": "quant",
     "publisher": "publisher",
     "file_size_bytes": "size_bytes",
-    "files": "files",
     "sha256": "sha256",
     "placement": "placement",
-    "gpu_share": "gpu_share",
     "predicted_memory_bytes": "total_bytes",
-    "memory_headroom": "memory_headroom",
     "predicted_tokens_per_s": "predicted_tokens_per_s",
     "meets_speed_target": "meets_speed_target",
     "quality_loss_pct": "quality_loss_pct",
@@ -129,14 +126,18 @@ def _traded(priority: str) -> pl.Expr:
     )
 
 
-def _best_by(ordered: pl.DataFrame, prefix: str, keys: list[str], desc: list[bool]) -> pl.DataFrame:
+def _chosen_beside(columns: list[str]) -> pl.Expr:
+    """The chosen variant's values on every row of its model, as `c_*` (rows come sorted by
+    model, the chosen one first, so a forward fill carries them; a struct keeps null values)."""
+    chosen = pl.struct(pl.col(c).alias("c_" + c) for c in columns)
+    return pl.when(pl.col("_choice") == 0).then(chosen).forward_fill().alias("_chosen")
+
+
+def _by(order: str, prefix: str, arg: str) -> list[pl.Expr]:
+    """Within a model: the variant with the least loss (`arg_min`) or the most speed."""
     columns = ["quant", "placement", "predicted_tokens_per_s", "quality_loss_pct"]
-    return (
-        ordered.sort(keys, descending=desc, nulls_last=True)
-        .group_by("model_id", maintain_order=True)
-        .first()
-        .select("model_id", *(pl.col(c).alias(prefix + c) for c in columns))
-    )
+    at = getattr(pl.col(order), arg)()
+    return [pl.col(c).get(at).alias(prefix + c) for c in columns]
 
 
 def choose(ordered: pl.DataFrame, priority: str) -> pl.DataFrame:
@@ -149,29 +150,20 @@ def choose(ordered: pl.DataFrame, priority: str) -> pl.DataFrame:
         "set_aside_for_gpu",
         "_fast",
     ]
-    chosen = ordered.filter(pl.col("_choice") == 0)
-    others = (
-        ordered.filter(pl.col("_choice") > 0)
-        .join(
-            chosen.select("model_id", *(pl.col(c).alias("c_" + c) for c in chosen_columns)),
-            on="model_id",
-        )
+    rows = (
+        ordered.with_columns(_chosen_beside(chosen_columns))
+        .unnest("_chosen")
         .with_columns(_why_not(margin).alias("trade"))
     )
-    alternatives = others.group_by("model_id", maintain_order=True).agg(
-        pl.struct(pl.col(col).alias(field) for field, col in ALTERNATIVE_FIELDS.items())
-        .sort_by("_choice")
-        .alias("alternatives")
+    alternative = pl.struct(pl.col(col).alias(field) for field, col in ALTERNATIVE_FIELDS.items())
+    per_model = rows.group_by("model_id", maintain_order=True).agg(
+        alternative.filter(pl.col("_choice") > 0).alias("alternatives"),
+        *_by("quality_loss_pct", "b_", "arg_min"),
+        *_by("predicted_tokens_per_s", "f_", "arg_max"),
     )
-    best = _best_by(ordered, "b_", ["quality_loss_pct", "predicted_tokens_per_s"], [False, True])
-    fastest = _best_by(ordered, "f_", ["predicted_tokens_per_s", "quality_loss_pct"], [True, False])
     return (
-        chosen.join(alternatives, on="model_id", how="left")
-        .join(best, on="model_id", how="left")
-        .join(fastest, on="model_id", how="left")
-        .with_columns(
-            pl.col("alternatives").fill_null(pl.lit([], dtype=alternatives.schema["alternatives"]))
-        )
+        ordered.filter(pl.col("_choice") == 0)
+        .join(per_model, on="model_id", how="left", maintain_order="left")
         .with_columns(pl.col("alternatives").list.len().alias("alternative_count"))
         .with_columns(_traded(priority).alias("variant_choice"))
     )

@@ -83,14 +83,11 @@ def _max_context(kv: str, grid: tuple[int, ...]) -> pl.Expr:
 
 
 def _plan(frame: pl.DataFrame, grid: tuple[int, ...]) -> pl.DataFrame:
-    """_row → context_plan: the grid lengths up to the model's context, with memory at each.
-
-    Stacked long and gathered per row: building lists of structs column-wise is slow in polars.
-    """
+    """model_id → context_plan: the grid lengths up to the model's context, memory at each."""
     local = ~pl.col("hosted") & pl.col("placement").is_not_null()
     parts = [
         frame.filter(local & (pl.col("context_length").fill_null(0) >= c)).select(
-            "_row",
+            "model_id",
             pl.struct(
                 pl.lit(c).alias("context_tokens"),
                 *(pl.col(_name(kv, c)).cast(pl.Int64).alias(f"{kv}_bytes") for kv in KV_TYPES),
@@ -98,30 +95,43 @@ def _plan(frame: pl.DataFrame, grid: tuple[int, ...]) -> pl.DataFrame:
         )
         for c in grid
     ]
-    return (
-        pl.concat(parts)
-        .sort("_row", maintain_order=True)
-        .group_by("_row", maintain_order=True)
-        .agg("context_plan")
+    return pl.concat(parts).group_by("model_id", maintain_order=True).agg("context_plan")
+
+
+def _with_needs(
+    frame: pl.DataFrame, settings: RunSettings, cap: Capacity, grid: tuple[int, ...]
+) -> pl.DataFrame:
+    needs = [need for c in grid for need in _f16_needs(replace(settings, context_tokens=c), cap)]
+    return frame.with_columns(*needs, _room(cap).alias("_room")).with_columns(
+        _q8_need(c) for c in grid
     )
 
 
+def _longest(frame: pl.DataFrame) -> int:
+    return int(frame.get_column("context_length").max() or 0)  # type: ignore[arg-type]
+
+
 def plan_context(chosen: pl.DataFrame, settings: RunSettings, cap: Capacity) -> pl.DataFrame:
-    """Adds `max_context_tokens` {f16, q8_0} and `context_plan` (memory at grid lengths)."""
-    grid = _grid(int(chosen.get_column("context_length").max() or 0))  # type: ignore[arg-type]
-    needs = [need for c in grid for need in _f16_needs(replace(settings, context_tokens=c), cap)]
+    """Adds `max_context_tokens` {f16, q8_0}: the longest context that keeps each placement."""
+    grid = _grid(_longest(chosen))
     local = ~pl.col("hosted") & pl.col("placement").is_not_null()
     maxima = pl.struct(
         *(pl.when(local).then(_max_context(kv, grid)).cast(pl.Int64).alias(kv) for kv in KV_TYPES)
     )
-    frame = (
-        chosen.with_row_index("_row")
-        .with_columns(*needs, _room(cap).alias("_room"))
-        .with_columns(_q8_need(c) for c in grid)
-        .with_columns(maxima.alias("max_context_tokens"))
+    return chosen.with_columns(
+        _with_needs(chosen, settings, cap, grid).select(maxima.alias("max_context_tokens"))
     )
-    helpers = [_name(kv, c) for kv in KV_TYPES for c in grid]
-    helpers += [f"_kv_{c}" for c in grid] + ["_room"]
-    return frame.join(_plan(frame, grid), on="_row", how="left", maintain_order="left").drop(
-        *helpers, "_row"
-    )
+
+
+# The chart draws a few models: every power of two, from 1K tokens.
+CURVE_GRID = tuple(2**k for k in range(10, 25))
+
+
+def context_curves(
+    rows: pl.DataFrame, settings: RunSettings, cap: Capacity
+) -> dict[str, list[dict[str, int]]]:
+    """model_id → [{context_tokens, f16_bytes, q8_0_bytes}], for variants with a placement."""
+    reach = [c for c in CURVE_GRID if c <= max(_longest(rows), CURVE_GRID[0])]
+    frame = _with_needs(rows, settings, cap, tuple(reach))
+    plans = _plan(frame, tuple(reach))
+    return {row["model_id"]: row["context_plan"] for row in plans.iter_rows(named=True)}

@@ -33,7 +33,7 @@ from modelvet.engine.policy import PolicyInput, policy_columns, unknown_columns
 from modelvet.engine.profile import Profile
 from modelvet.engine.rank.alternatives import choose
 from modelvet.engine.rank.command import run_command
-from modelvet.engine.rank.context import plan_context
+from modelvet.engine.rank.context import context_curves, plan_context
 from modelvet.engine.rank.explain import (
     excluded_frame,
     excluded_items,
@@ -43,7 +43,7 @@ from modelvet.engine.rank.explain import (
     with_terms,
 )
 from modelvet.engine.rank.quality import quality_columns
-from modelvet.engine.rank.result import Recommendation
+from modelvet.engine.rank.result import ContextPoint, Recommendation, RecommendedModel
 from modelvet.engine.rank.scores import benchmark_frame, capability, task_scores
 from modelvet.engine.rank.variant import order_variants
 from modelvet.engine.security import resolve_security
@@ -283,3 +283,36 @@ def recommend_json(
     rows = recommended_frame(recommended, profile).write_json()
     excluded = excluded_frame(failures).write_json()
     return f'{head[:-1]}, "recommended": {rows}, "excluded": {excluded}}}'
+
+
+def memory_against_context(
+    profile: Profile,
+    hardware: HardwareSpec,
+    models: list[RecommendedModel],
+    prepared: PreparedCatalog | None = None,
+) -> dict[str, list[ContextPoint]]:
+    """Per model: predicted memory of its chosen variant at context lengths up to its maximum."""
+    prepared = prepared or _prepared_bundled()
+    picks = pl.DataFrame(
+        [
+            {
+                "model_id": m.model_id,
+                "quant": m.quant,
+                "publisher": m.publisher,
+                "placement": m.placement,
+            }
+            for m in models
+        ],
+        schema={
+            "model_id": pl.String,
+            "quant": pl.String,
+            "publisher": pl.String,
+            "placement": pl.String,
+        },
+    )
+    rows = prepared.variants.join(
+        picks, on=["model_id", "quant", "publisher"], nulls_equal=True
+    ).unique(subset=["model_id"], keep="first", maintain_order=True)
+    settings = RunSettings(profile.capability.context_tokens, profile.capability.kv_cache_type)
+    curves = context_curves(rows, settings, Capacity.of(hardware))
+    return {key: [ContextPoint(**point) for point in points] for key, points in curves.items()}

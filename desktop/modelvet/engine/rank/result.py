@@ -47,12 +47,9 @@ class Alternative(_Value):
     quant: str | None
     publisher: str | None
     file_size_bytes: int | None
-    files: list[str]
     sha256: str | None
     placement: str
-    gpu_share: float | None
     predicted_memory_bytes: int | None
-    memory_headroom: float | None
     predicted_tokens_per_s: float | None
     meets_speed_target: bool | None
     quality_loss_pct: float | None
@@ -118,7 +115,6 @@ class RecommendedModel(_Value):
     variant_choice: str | None
     alternatives: list[Alternative]
     max_context_tokens: MaxContext | None
-    context_plan: list[ContextPoint] | None
     run_command: str | None
     task_scores: list[str]
     missing_tasks: list[str]
