@@ -8,8 +8,13 @@ from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.hardware import HardwareSpec, from_request, with_known_bandwidth
 from modelvet.engine.profile import Profile
-from modelvet.engine.rank.recommend import PreparedCatalog, prepare, recommend
-from modelvet.engine.rank.result import Recommendation
+from modelvet.engine.rank.recommend import (
+    PreparedCatalog,
+    memory_against_context,
+    prepare,
+    recommend,
+)
+from modelvet.engine.rank.result import ContextPoint, Recommendation, RecommendedModel
 
 RECOMPUTE_DELAY_MS = 120  # coalesce bursts of edits (typing a number) into one run
 
@@ -75,6 +80,15 @@ class ProfileController(QObject):
             self.errorRaised.emit(error.message())
             return
         self.recommendationChanged.emit(self.recommendation)
+
+    def memory_against_context(
+        self, models: list[RecommendedModel]
+    ) -> dict[str, list[ContextPoint]]:
+        """Memory of each model's variant against context, on the hardware of the last result."""
+        if self.recommendation is None:
+            return {}
+        hardware = self.recommendation.hardware
+        return memory_against_context(self.profile, hardware, models, self.prepared)
 
     def flush(self) -> None:
         """Run a pending recomputation now (snapshots and tests)."""

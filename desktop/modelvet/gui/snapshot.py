@@ -63,7 +63,7 @@ def snapshot(
         _settle(app)
         written.append(_save(window, folder, f"{index + 1:02d}-{_slug(page.title)}"))
         if page is window.results:  # type: ignore[attr-defined]
-            for tab in (1, 2):
+            for tab in range(1, page.tabs.count()):
                 page.tabs.setCurrentIndex(tab)
                 _settle(app)
                 name = _slug(page.tabs.tabText(tab).replace("&", ""))

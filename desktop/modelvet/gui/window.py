@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self.controller.recommendationChanged.connect(self.results.show_result)
         # A plan describes the profile it was made for: an edit makes it stale.
         self.controller.recommendationChanged.connect(self._forget_plan)
+        self.results.context_source = self.controller.memory_against_context
         self.controller.errorRaised.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.smoke.foldersChanged.connect(self._remember_folders)
         self.smoke.finishedRun.connect(self._smoke_done)

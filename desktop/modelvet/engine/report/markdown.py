@@ -83,6 +83,12 @@ def _model(entry: RecordedModel, target: float) -> list[str]:
     lines += _table(["Fact", "Value"], rows)
     lines += ["Why it is recommended:", ""] + [f"- {md(r)}" for r in wording.reasons(entry)]
     lines += [""]
+    if item.run_command:
+        lines += ["Variant:", ""] + [f"- {md(t)}" for t in wording.variant(entry)] + [""]
+        lines += ["Run it with:", "", "```", item.run_command, "```", ""]
+        lines += ["Other admissible variants:", ""]
+        lines += [f"- {md(t)}" for t in wording.alternatives(entry)] or ["- none"]
+        lines += [""]
     lines += [f"Licences that bind it: {md(wording.licences(entry))}", ""]
     duties = wording.obligations(entry)
     lines += ["What you take on (obligations):", ""]

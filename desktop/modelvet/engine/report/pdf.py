@@ -83,6 +83,13 @@ def _model(pdf: RecordPdf, entry: RecordedModel, target: float) -> None:
     pdf.grid(None, facts, widths=widths, bold_first_column=True, links=links)
     pdf.label("Why it is recommended:", size=8.5)
     pdf.bullets(wording.reasons(entry), size=8.5)
+    if item.run_command:
+        pdf.label("Variant:", size=8.5)
+        pdf.bullets(wording.variant(entry), size=8.5)
+        pdf.label("Run it with:", size=8.5)
+        pdf.paragraph(item.run_command, size=8.5)
+        pdf.label("Other admissible variants:", size=8.5)
+        pdf.bullets(wording.alternatives(entry) or ["none"], size=8.5)
     pdf.paragraph(f"Licences that bind it: {wording.licences(entry)}", size=8.5)
     duties = wording.obligations(entry)
     pdf.label("What you take on (obligations):", size=8.5)

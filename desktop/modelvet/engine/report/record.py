@@ -55,6 +55,7 @@ class Requirements(_Value):
     min_tokens_per_s: float
     languages: list[str]
     kv_cache_type: str
+    priority: str = "balanced"  # how each model's variant was chosen (rank/variant.py)
 
 
 class SourceRef(_Value):

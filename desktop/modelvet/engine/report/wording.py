@@ -192,3 +192,31 @@ def licences(entry: RecordedModel) -> str:
 def reasons(entry: RecordedModel) -> list[str]:
     """Why it is recommended; caveats are listed apart, each with its clause."""
     return [r for r in entry.recommended.reasons if not r.startswith("caveat")]
+
+
+def variant(entry: RecordedModel) -> list[str]:
+    """What the chosen variant traded and the longest context it keeps its placement at."""
+    item = entry.recommended
+    if item.placement == "hosted":
+        return []
+    lines = [item.variant_choice] if item.variant_choice else []
+    most = item.max_context_tokens
+    if most is not None and most.f16 is not None:
+        q8 = f"{most.q8_0:,}" if most.q8_0 is not None else "unknown"
+        lines.append(
+            f"largest context that fits this placement: {most.f16:,} tokens with an f16 KV "
+            f"cache, {q8} with q8_0"
+        )
+    return lines
+
+
+def alternatives(entry: RecordedModel) -> list[str]:
+    """Each other admissible variant: placement, speed, memory, quality cost, why not chosen."""
+    return [
+        f"{a.quant or '?'} from {a.publisher or '?'}, {PLACEMENTS.get(a.placement, a.placement)}:"
+        f" {speed(a.predicted_tokens_per_s)}, {size(a.predicted_memory_bytes)}, perplexity "
+        + ("unknown" if a.quality_loss_pct is None else f"+{a.quality_loss_pct:.2f} %")
+        + f" — {a.trade}"
+        for a in entry.recommended.alternatives
+    ]
+

@@ -31,6 +31,11 @@ _TASK_LABELS = {
     "multilingual": "M&ultilingual",
     "vision": "&Vision (images)",
 }
+_PRIORITIES = (
+    ("balanced", "Balanced: fully on the GPU when it costs little quality"),
+    ("quality", "Quality: the least quantisation loss that meets your speed"),
+    ("speed", "Speed: more tokens/s for a larger quality cost"),
+)
 CONTEXT_CHOICES = (2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144)
 
 
@@ -120,6 +125,17 @@ class CapabilityPage(QWidget):
             self.kv_type,
             "llama.cpp can store the attention cache quantised to fit longer contexts.",
         )
+        self.priority = QComboBox()
+        for value, text in _PRIORITIES:
+            self.priority.addItem(text, value)
+        add_row(
+            form,
+            "Pr&iority",
+            self.priority,
+            "How each model's quantisation and placement are chosen: the quality llama.cpp "
+            "measured for each quantisation against speed above your minimum.",
+        )
+        self.priority.currentIndexChanged.connect(self._changed)
         self.context.valueChanged.connect(self._changed)
         self.speed.valueChanged.connect(self._changed)
         self.languages.editingFinished.connect(self._changed)
@@ -146,6 +162,7 @@ class CapabilityPage(QWidget):
         self.speed.setValue(capability.min_tokens_per_s)
         self.languages.setText(", ".join(capability.languages))
         self.kv_type.setCurrentIndex(max(self.kv_type.findData(capability.kv_cache_type), 0))
+        self.priority.setCurrentIndex(max(self.priority.findData(capability.priority), 0))
         self._loading = False
 
     def value(self) -> Capability:
@@ -159,4 +176,5 @@ class CapabilityPage(QWidget):
             min_tokens_per_s=self.speed.value(),
             languages=languages or ["en"],
             kv_cache_type=self.kv_type.currentData(),
+            priority=self.priority.currentData(),
         )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -28,7 +30,9 @@ from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.rank.explain import describe_link
 from modelvet.engine.rank.result import Recommendation, RecommendedModel, RuleFailure
 from modelvet.gui.chart import CapabilityMemoryChart
+from modelvet.gui.context_chart import MemoryContextChart
 from modelvet.gui.models import SORT_ROLE, ExcludedTableModel, ResultsTableModel, gigabytes
+from modelvet.gui.variants import VARIANT_SCHEME, variant_html, with_alternative
 
 
 def _table(model: QSortFilterProxyModel, name: str) -> QTableView:
@@ -104,13 +108,19 @@ class ResultsPage(QWidget):
         self.tabs.addTab(self.results_view, "&Recommended")
         self.tabs.addTab(self.excluded_view, "E&xcluded")
         self.tabs.addTab(self.chart, "C&hart")
+        self.context_chart = MemoryContextChart()
+        self.tabs.addTab(self.context_chart, "Memory vs c&ontext")
+        # Set by the window: selected models → their memory at each context length.
+        self.context_source: Callable[[list[RecommendedModel]], dict[str, list]] | None = None
+        self.current: RecommendedModel | None = None
         self.tabs.currentChanged.connect(self._on_tab)
         self.detail = QTextBrowser()
-        self.detail.setOpenExternalLinks(True)
+        self.detail.setOpenLinks(False)
+        self.detail.anchorClicked.connect(self._on_link)
         self.detail.setAccessibleName("Details and sources of the selected model")
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.tabs)
-        split.addWidget(self.detail)
+        split.addWidget(self._detail_with_copy())
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setSizes([640, 400])
@@ -182,8 +192,53 @@ class ResultsPage(QWidget):
         chosen = self.selected()
         self.compare_button.setEnabled(2 <= len(chosen) <= 3)
         if chosen:
-            self.detail.setHtml(self._detail_html(chosen[0]))
-            self.modelChosen.emit(chosen[0])
+            self._show_model(chosen[0])
+        self._update_context_chart(chosen)
+
+    def _show_model(self, item: RecommendedModel) -> None:
+        self.current = item
+        self.detail.setHtml(self._detail_html(item))
+        self.copy_button.setEnabled(bool(item.run_command))
+        self.modelChosen.emit(item)
+
+    def _detail_with_copy(self) -> QWidget:
+        self.copy_button = QPushButton("Cop&y run command")
+        self.copy_button.setAccessibleName("Copy the llama-server command line of this variant")
+        self.copy_button.setEnabled(False)
+        self.copy_button.clicked.connect(self.copy_command)
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.detail, 1)
+        column.addWidget(self.copy_button)
+        return box
+
+    def copy_command(self) -> None:
+        if self.current is not None and self.current.run_command:
+            QGuiApplication.clipboard().setText(self.current.run_command)
+
+    def _on_link(self, url: QUrl) -> None:
+        """'variant:N' uses alternative N of the model shown; other links open outside."""
+        if url.scheme() == VARIANT_SCHEME and self.current is not None:
+            index = int(url.path())
+            if 0 <= index < len(self.current.alternatives):
+                self._show_model(with_alternative(self.current, index))
+        elif url.scheme() in ("http", "https"):
+            QDesktopServices.openUrl(url)
+
+    def _requested_context(self) -> int:
+        if self.result is None:
+            return 0
+        return int(self.result.profile.get("capability", {}).get("context_tokens", 0))
+
+    def _update_context_chart(self, chosen: list[RecommendedModel]) -> None:
+        local = [m for m in chosen if m.placement != "hosted"][:5]
+        curves = self.context_source(local) if self.context_source and local else {}
+        self.context_chart.set_curves(
+            [(m.name, curves.get(m.model_id, [])) for m in local],
+            self.result.hardware if self.result else None,
+            self._requested_context(),
+        )
 
     def _on_select_excluded(self) -> None:
         rows = self.excluded_view.selectionModel().selectedRows()
@@ -248,7 +303,8 @@ class ResultsPage(QWidget):
         return (
             f"<h3>{escape(item.name)}</h3><p>{escape(item.developer)} "
             f"({item.developer_country}) · {escape(item.license_name)}</p>"
-            f"<table cellspacing='4'>{rows}</table><h4>Why</h4><ul>{reasons}</ul>"
+            f"<table cellspacing='4'>{rows}</table>{variant_html(item, self._requested_context())}"
+            f"<h4>Why</h4><ul>{reasons}</ul>"
             + _terms_html(item)
             + self._sources_html(item.model_id)
         )
