@@ -360,3 +360,20 @@ def test_json_lists_alternatives_context_and_command() -> None:
 
     item = json.loads(recommend_json(_profile(), HARDWARE["24 GB GPU"]))["recommended"][0]
     assert {"alternatives", "max_context_tokens", "run_command", "variant_choice"} <= item.keys()
+
+
+def test_vision_commands_load_the_projector_the_catalog_names() -> None:
+    result = recommend(_profile(tasks=("vision",)), HARDWARE["24 GB GPU"])
+    local = [m for m in _by_id(result).values() if "image" in m.modalities]
+    named = [m for m in local if m.projector_file]
+    assert named, "the catalog names some projector files: not vacuous"
+    for model in local:
+        command = model.run_command or ""
+        projector = [r for r in model.reasons if "projector" in r]
+        assert len(projector) == 1
+        if model.projector_file:
+            assert f" --mmproj {model.projector_file} " in command
+        else:
+            assert "--mmproj" not in command and "does not name it" in projector[0]
+    text_only = recommend(_profile(tasks=("coding",)), HARDWARE["24 GB GPU"])
+    assert not any("--mmproj" in (m.run_command or "") for m in text_only.recommended)

@@ -105,6 +105,8 @@ def _variant_rows(model: Model) -> list[dict[str, Any]]:
                 "size_bytes": None,
                 "size_status": None,
                 "sha256": None,
+                "projector_file": None,
+                "projector_bytes": None,
                 "files": [],
                 "weights_bytes": None,
                 "certifications": sorted({c for o in offers for c in o.certifications}),
@@ -120,6 +122,8 @@ def _variant_rows(model: Model) -> list[dict[str, Any]]:
             "size_bytes": a.size_bytes,
             "size_status": a.size_status,
             "sha256": a.sha256,
+            "projector_file": a.projector_file,
+            "projector_bytes": a.projector_bytes,
             "files": list(a.files),
             "weights_bytes": a.size_bytes,
             "certifications": [],
@@ -139,6 +143,8 @@ def _variant_rows(model: Model) -> list[dict[str, Any]]:
             "size_bytes": None,
             "size_status": "estimated",
             "sha256": None,
+            "projector_file": None,
+            "projector_bytes": None,
             "files": [],
             "certifications": [],
             "weights_bytes": int(model.total_params_b * 1e9 * BITS_PER_WEIGHT[quant] / 8),
@@ -150,6 +156,7 @@ def _variant_rows(model: Model) -> list[dict[str, Any]]:
 _SCHEMA = {
     "release_date": pl.Date,
     "size_bytes": pl.Int64,
+    "projector_bytes": pl.Int64,
     "weights_bytes": pl.Int64,
     "total_params_b": pl.Float64,
     "active_params_b": pl.Float64,
@@ -167,6 +174,7 @@ _STRINGS = (
     "publisher_country",
     "size_status",
     "sha256",
+    "projector_file",
 )
 
 

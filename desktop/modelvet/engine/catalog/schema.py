@@ -333,6 +333,10 @@ class Artifact(Strict):
     )
     size_note: str | None = None
     sha256: Sha256 | None = Field(None, description="As the publisher states it (single file)")
+    projector_file: str | None = Field(
+        None, description="The vision/audio projector (mmproj) file image input also needs"
+    )
+    projector_bytes: int | None = Field(None, ge=1, description="Its size, as size_status says")
     source: Url
 
     @model_validator(mode="after")

@@ -35,8 +35,11 @@ def _gpu_layers() -> pl.Expr:
     )
 
 
-def run_command(settings: RunSettings, cpu_cores: int | None) -> pl.Expr:
-    """One command line per local variant; null for hosted models."""
+def run_command(settings: RunSettings, cpu_cores: int | None, images: bool = False) -> pl.Expr:
+    """One command line per local variant; null for hosted models.
+
+    With `images` (a vision task), a variant whose projector file the catalog names loads it.
+    """
     kv = settings.kv_cache_type
     fixed = (
         f" -c {settings.context_tokens}"
@@ -48,9 +51,11 @@ def run_command(settings: RunSettings, cpu_cores: int | None) -> pl.Expr:
     experts = pl.when(pl.col("experts_on_cpu").fill_null(False)).then(
         pl.format(" --n-cpu-moe {}", pl.col("layers"))
     )
+    projector = pl.format(" --mmproj {}", pl.col("projector_file")) if images else pl.lit(None)
     line = pl.concat_str(
         pl.lit("llama-server -m "),
         _model_file(),
+        projector.fill_null(""),
         pl.format(" -ngl {}", _gpu_layers()),
         experts.otherwise(pl.lit("")),
         pl.lit(fixed),

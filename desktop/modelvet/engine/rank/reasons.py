@@ -171,6 +171,31 @@ def _context(context: int) -> pl.Expr:
     )
 
 
+def _projector(images: bool) -> pl.Expr:
+    """For a vision task: the projector file image input also loads, or that it is unknown."""
+    if not images:
+        return pl.lit(None, dtype=pl.String)
+    takes_images = pl.col("modalities").list.contains("image") & ~pl.col("hosted")
+    return (
+        pl.when(takes_images & pl.col("projector_file").is_not_null())
+        .then(
+            pl.format(
+                "image input: the projector {} ({}) loads beside the weights (--mmproj); "
+                "it is not in the memory figure above",
+                pl.col("projector_file"),
+                _gb("projector_bytes"),
+            )
+        )
+        .when(takes_images)
+        .then(
+            pl.lit(
+                "image input also needs the publisher's projector (mmproj) file; the catalog "
+                "does not name it or its size, so neither the memory nor the command includes it"
+            )
+        )
+    )
+
+
 def _origin() -> list[pl.Expr]:
     inherited = pl.col("licenses").list.slice(1)
     return [
@@ -203,6 +228,7 @@ def reasons(profile: Profile) -> pl.Expr:
         pl.col("variant_choice"),
         _speed(capability.min_tokens_per_s),
         _context(capability.context_tokens),
+        _projector("vision" in capability.tasks),
         *_origin(),
     ]
     return pl.concat_list([part.cast(pl.String) for part in parts] + [_caveats()]).list.drop_nulls()

@@ -190,7 +190,11 @@ def evaluate(
     admissible = frame.filter(
         pl.all_horizontal(pl.col(c).is_null() for c in blocking_columns)
         & ~pl.col("licence_blocked")
-    ).with_columns(run_command(settings, hardware.cpu_cores).alias("run_command"))
+    ).with_columns(
+        run_command(
+            settings, hardware.cpu_cores, "vision" in profile.capability.tasks
+        ).alias("run_command")
+    )
     ranked = plan_context(_rank(admissible, scores, profile), settings, cap)
     caveats = outcomes.filter(
         (pl.col("status") == "caveat") | ((pl.col("status") == "unknown") & warn)

@@ -116,6 +116,8 @@ class RecommendedModel(_Value):
     alternatives: list[Alternative]
     max_context_tokens: MaxContext | None
     run_command: str | None
+    projector_file: str | None
+    projector_bytes: int | None
     task_scores: list[str]
     missing_tasks: list[str]
     score_benchmarks: list[str]
