@@ -54,6 +54,11 @@ def print_recommendation(result: Recommendation) -> None:
             print(f"       · {reason}")
         for duty in item.obligations:
             print(f"       duty ({duty.licence_name}): {duty.duty} <{duty.clause_url}>")
+        for alternative in item.alternatives:
+            print(f"       alternative {alternative.quant} {alternative.placement}: "
+                  f"{alternative.trade}")
+        if item.run_command:
+            print(f"       run: {item.run_command}")
     print(f"\nExcluded ({len(result.excluded)}):")
     for item in result.excluded:
         print(f"  {item.name} ({item.developer}, {item.developer_country})")
