@@ -219,4 +219,3 @@ def alternatives(entry: RecordedModel) -> list[str]:
         + f" — {a.trade}"
         for a in entry.recommended.alternatives
     ]
-
