@@ -163,7 +163,9 @@ def _cells(machine: str, result: Recommendation, wanted: set[str] | None) -> lis
                 placement=item.placement,
                 predicted_tokens_per_s=item.predicted_tokens_per_s,
                 predicted_memory_bytes=item.predicted_memory_bytes,
-                max_context_tokens=getattr(item, "max_context_tokens", None),
+                max_context_tokens=(
+                    item.max_context_tokens.model_dump() if item.max_context_tokens else None
+                ),
             )
         )
     for excluded in result.excluded:
