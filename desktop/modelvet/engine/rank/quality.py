@@ -46,15 +46,24 @@ def _stand_in(quant: str, table: QualityTable) -> str:
     return max(below, key=lambda q: BITS_PER_WEIGHT[q])
 
 
-def quality_basis(quant: str | None) -> tuple[float | None, str]:
-    """(perplexity increase in percent, what the figure rests on) for one quantisation type."""
+def quality_assumption() -> str:
+    """The one sentence that names the table every measured loss comes from."""
+    table = quality_table()
+    return (
+        f"quantisation quality = perplexity increase over FP16 that llama.cpp measured for each "
+        f"quantisation type on {table.measured_on} ({table.source}); larger models lose less"
+    )
+
+
+def quality_basis(quant: str | None) -> tuple[float | None, str | None]:
+    """(perplexity increase in percent, what the figure rests on when it is not the table)."""
     table = quality_table()
     if quant is None:
         return None, "hosted: no local quantisation"
     if quant in NATIVE_PRECISION:
         return 0.0, f"{quant} is the precision the model is released in"
     if quant in table.loss_pct:
-        return table.loss_pct[quant], f"measured by llama.cpp on {table.measured_on}"
+        return table.loss_pct[quant], None  # the table itself: named once, in the assumptions
     stand_in = _stand_in(quant, table)
     return table.loss_pct[stand_in], (
         f"{quant} not in llama.cpp's table; taken as {stand_in}, the nearest measured type "
