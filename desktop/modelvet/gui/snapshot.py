@@ -64,6 +64,8 @@ def snapshot(
         written.append(_save(window, folder, f"{index + 1:02d}-{_slug(page.title)}"))
         if page is window.results:  # type: ignore[attr-defined]
             for tab in range(1, page.tabs.count()):
+                if page.tabs.widget(tab) is page.context_chart:
+                    page.select_top(3)  # memory against context compares models
                 page.tabs.setCurrentIndex(tab)
                 _settle(app)
                 name = _slug(page.tabs.tabText(tab).replace("&", ""))

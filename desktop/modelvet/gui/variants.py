@@ -15,16 +15,20 @@ def _speed(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}"
 
 
-def _loss(value: float | None) -> str:
+def loss_text(value: float | None) -> str:
     return "–" if value is None else f"+{value:.2f} %"
 
 
-def _context(item: RecommendedModel) -> str:
+def context_text(item: RecommendedModel) -> str:
     most = item.max_context_tokens
     if most is None or most.f16 is None:
         return "not predicted"
     q8 = f"{most.q8_0:,}" if most.q8_0 is not None else "?"
     return f"{most.f16:,} tokens with an f16 KV cache, {q8} with q8_0"
+
+
+def alternatives_text(item: RecommendedModel) -> str:
+    return ", ".join(f"{a.quant} {a.placement}" for a in item.alternatives) or "none"
 
 
 def variant_html(item: RecommendedModel, requested: int) -> str:
@@ -39,14 +43,14 @@ def variant_html(item: RecommendedModel, requested: int) -> str:
     rows = "".join(
         f"<li><b>{escape(a.quant or '?')} {escape(WHERE.get(a.placement, a.placement))}</b>: "
         f"{_speed(a.predicted_tokens_per_s)} tokens/s, {gigabytes(a.predicted_memory_bytes)}, "
-        f"perplexity {_loss(a.quality_loss_pct)}, from {escape(a.publisher or '?')} — "
+        f"perplexity {loss_text(a.quality_loss_pct)}, from {escape(a.publisher or '?')} — "
         f"{escape(a.trade)}. <a href='{VARIANT_SCHEME}:{index}'>Use this variant</a></li>"
         for index, a in enumerate(item.alternatives)
     )
     alternatives = f"<ul>{rows}</ul>" if rows else "<p>No other admissible variant.</p>"
     return (
         f"<h4>Variant</h4><p>{escape(item.variant_choice or '')}</p>"
-        f"<p><b>Largest context that fits</b>: {escape(_context(item))}; you asked for "
+        f"<p><b>Largest context that fits</b>: {escape(context_text(item))}; you asked for "
         f"{requested:,} (the model supports {item.context_length or 0:,}).</p>"
         f"<p><b>Run it with</b> llama-server:</p>{command}"
         f"<h4>Alternatives</h4>{alternatives}"

@@ -32,7 +32,14 @@ from modelvet.engine.rank.result import Recommendation, RecommendedModel, RuleFa
 from modelvet.gui.chart import CapabilityMemoryChart
 from modelvet.gui.context_chart import MemoryContextChart
 from modelvet.gui.models import SORT_ROLE, ExcludedTableModel, ResultsTableModel, gigabytes
-from modelvet.gui.variants import VARIANT_SCHEME, variant_html, with_alternative
+from modelvet.gui.variants import (
+    VARIANT_SCHEME,
+    alternatives_text,
+    context_text,
+    loss_text,
+    variant_html,
+    with_alternative,
+)
 
 
 def _table(model: QSortFilterProxyModel, name: str) -> QTableView:
@@ -184,6 +191,16 @@ class ResultsPage(QWidget):
             ]
             for r in rows
         ]
+
+    def select_top(self, count: int) -> None:
+        """Select the first `count` rows as shown (the memory-vs-context chart compares them)."""
+        selection = self.results_view.selectionModel()
+        selection.clearSelection()
+        for row in range(min(count, self.results_proxy.rowCount())):
+            selection.select(
+                self.results_proxy.index(row, 0),
+                selection.SelectionFlag.Select | selection.SelectionFlag.Rows,
+            )
 
     def selected_ids(self) -> list[str]:
         return [item.model_id for item in self.selected()]
@@ -414,6 +431,9 @@ class CompareDialog(QDialog):
             ),
         ),
         ("Score", lambda m: f"{m.score:.1f}"),
+        ("Perplexity loss", lambda m: loss_text(m.quality_loss_pct)),
+        ("Largest context", context_text),
+        ("Alternatives", alternatives_text),
         ("Task scores", lambda m: ", ".join(m.task_scores) or "–"),
         ("Missing data", lambda m: ", ".join(m.missing_tasks) or "none"),
     )
