@@ -45,7 +45,7 @@ from modelvet.engine.rank.explain import (
 from modelvet.engine.rank.quality import quality_assumption, quality_columns
 from modelvet.engine.rank.result import ContextPoint, Recommendation, RecommendedModel
 from modelvet.engine.rank.scores import benchmark_frame, capability, task_scores
-from modelvet.engine.rank.variant import order_variants
+from modelvet.engine.rank.variant import TRADE_OFFS, order_variants
 from modelvet.engine.security import resolve_security
 
 
@@ -254,7 +254,11 @@ def _header(prepared: PreparedCatalog, profile: Profile, hardware: HardwareSpec)
         "profile": profile.model_dump(mode="json", exclude_none=True),
         "hardware": hardware.model_dump(mode="json"),
         "settings": settings.describe(),
-        "assumptions": [*assumptions(Capacity.of(hardware)), quality_assumption()],
+        "assumptions": [
+            *assumptions(Capacity.of(hardware)),
+            quality_assumption(),
+            TRADE_OFFS[profile.capability.priority].describe(profile.capability.priority),
+        ],
     }
 
 

@@ -18,11 +18,9 @@ loss llama.cpp measured for its quantisation type, see `quality.py`):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import polars as pl
 
-Priority = Literal["balanced", "quality", "speed"]
 ON_GPU = ("gpu", "multi-gpu")
 TIGHT_HEADROOM = 0.10
 
@@ -89,7 +87,7 @@ def _set_aside(rows: pl.DataFrame, trade: TradeOff) -> pl.Series:
     )
     return (
         rows.select(keys)
-        .join(beaten, on=keys, how="left")
+        .join(beaten, on=keys, how="left", maintain_order="left")
         .get_column("_set_aside")
         .fill_null(False)
     )
@@ -110,9 +108,12 @@ def order_variants(rows: pl.DataFrame, priority: str, floor_tokens_per_s: float)
     rows = rows.with_columns(_set_aside(rows, trade).alias("set_aside_for_gpu"))
     return (
         rows.sort(
-            ["model_id", "_fast", "set_aside_for_gpu", "trade_value", "total_bytes"],
-            descending=[False, True, False, True, False],
+            # quant and publisher last: equal variants come out in the same order every run.
+            ["model_id", "_fast", "set_aside_for_gpu", "trade_value", "total_bytes", "quant"]
+            + ["publisher"],
+            descending=[False, True, False, True, False, False, False],
             nulls_last=True,
+            maintain_order=True,
         )
         .with_columns(pl.int_range(pl.len()).over("model_id").alias("_choice"))
         .drop("_variant", "_on_gpu")
