@@ -3,10 +3,11 @@
 For each chosen variant, memory is predicted with the fit formulas at context lengths 1K, 4K, …,
 16M tokens (up to the longest context among the variants), with an f16 and a q8_0 KV cache. The
 largest context that fits keeps the variant in its placement (a model fully on the GPU stays
-fully on the GPU): between two lengths on the grid memory is interpolated along the chord, which
-never understates it (memory grows convexly with context), so the figure is the conservative
-one; it is rounded down to llama.cpp's 256-cell padding and capped at the model's own context
-length.
+fully on the GPU): between two lengths on the grid memory is interpolated along the chord. Once
+the sliding windows are full (a few thousand tokens), memory grows linearly or faster with
+context, so there the chord never understates it and the figure errs low; below that a window
+still filling could make it err high by part of one window's cache. It is rounded down to
+llama.cpp's 256-cell padding and capped at the model's own context length.
 """
 
 from __future__ import annotations

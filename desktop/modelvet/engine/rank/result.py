@@ -110,14 +110,15 @@ class RecommendedModel(_Value):
     score: float
     capability: float
     quant_penalty: float
-    quality_loss_pct: float | None
-    quality_basis: str | None
-    variant_choice: str | None
-    alternatives: list[Alternative]
-    max_context_tokens: MaxContext | None
-    run_command: str | None
-    projector_file: str | None
-    projector_bytes: int | None
+    # Defaults only so that decision records written before these fields still load.
+    quality_loss_pct: float | None = None
+    quality_basis: str | None = None
+    variant_choice: str | None = None
+    alternatives: list[Alternative] = []
+    max_context_tokens: MaxContext | None = None
+    run_command: str | None = None
+    projector_file: str | None = None
+    projector_bytes: int | None = None
     task_scores: list[str]
     missing_tasks: list[str]
     score_benchmarks: list[str]
