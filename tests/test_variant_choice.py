@@ -377,3 +377,35 @@ def test_vision_commands_load_the_projector_the_catalog_names() -> None:
             assert "--mmproj" not in command and "does not name it" in projector[0]
     text_only = recommend(_profile(tasks=("coding",)), HARDWARE["24 GB GPU"])
     assert not any("--mmproj" in (m.run_command or "") for m in text_only.recommended)
+
+
+@pytest.mark.parametrize("hw", ["16 GB GPU", "24 GB GPU"])
+def test_each_alternative_alone_is_recommended_as_listed(hw: str) -> None:
+    """Remove every other variant: the alternative is admitted by the same rules, as listed."""
+    from dataclasses import replace as with_fields
+
+    from modelvet.engine.rank.recommend import _prepared_bundled
+
+    prepared = _prepared_bundled()
+    profile = _profile()
+    checked = 0
+    for model in _by_id(recommend(profile, HARDWARE[hw])).values():
+        for alternative in model.alternatives[:2]:
+            only = prepared.variants.filter(
+                (pl.col("model_id") == model.model_id)
+                & (pl.col("quant") == alternative.quant)
+                & pl.col("publisher").eq_missing(alternative.publisher)
+            )
+            alone = recommend(
+                profile, HARDWARE[hw], with_fields(prepared, variants=only.head(1))
+            )
+            (item,) = alone.recommended
+            assert (item.quant, item.placement, item.predicted_memory_bytes) == (
+                alternative.quant,
+                alternative.placement,
+                alternative.predicted_memory_bytes,
+            )
+            checked += 1
+        if checked >= 6:
+            break
+    assert checked >= 4
