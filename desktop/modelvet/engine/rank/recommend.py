@@ -24,9 +24,10 @@ from modelvet.engine.fit.placement import (
     gpu_share,
     headroom,
     placement,
-    speed_columns,
 )
 from modelvet.engine.fit.quants import BITS_PER_WEIGHT, NATIVE_PRECISION, UNKNOWN_QUANT_BITS
+from modelvet.engine.fit.speed import assumptions as speed_assumptions
+from modelvet.engine.fit.speed import speed_columns
 from modelvet.engine.hardware import GB, HardwareSpec, resolve_hardware
 from modelvet.engine.licence_rules import licence_outcomes
 from modelvet.engine.obligations import obligations
@@ -143,7 +144,7 @@ def evaluate(
     profile admits unknowns with `unknown_terms = "warn"`), for the variant and for every
     licence that binds its model.
     """
-    settings = RunSettings(profile.capability.context_tokens, profile.capability.kv_cache_type)
+    settings = profile.capability.run_settings()
     cap = Capacity.of(hardware)
     security = resolve_security(profile, prepared.catalog)
     inputs = PolicyInput(profile.organisation, security)
@@ -170,7 +171,7 @@ def evaluate(
         )
         .with_columns(experts_on_cpu(cap).alias("experts_on_cpu"))
         .with_columns(gpu_share(cap).alias("gpu_share"))
-        .with_columns(speed_columns(cap) + [headroom(cap)])
+        .with_columns(speed_columns(cap, settings) + [headroom(cap)])
         .with_columns(
             [expr.alias(f"fail:{name}") for name, expr in rules.items()]
             + [expr.alias(f"unknown:{name}") for name, expr in unknowns.items()]
@@ -249,13 +250,14 @@ def _rank(admissible: pl.DataFrame, scores: pl.DataFrame, profile: Profile) -> p
 
 
 def _header(prepared: PreparedCatalog, profile: Profile, hardware: HardwareSpec) -> dict:
-    settings = RunSettings(profile.capability.context_tokens, profile.capability.kv_cache_type)
+    settings = profile.capability.run_settings()
     return {
         "catalog_version": prepared.catalog.version,
         "profile": profile.model_dump(mode="json", exclude_none=True),
         "hardware": hardware.model_dump(mode="json"),
         "settings": settings.describe(),
-        "assumptions": assumptions(Capacity.of(hardware)),
+        "assumptions": assumptions(Capacity.of(hardware))
+        + speed_assumptions(Capacity.of(hardware), settings),
     }
 
 

@@ -120,6 +120,19 @@ class CapabilityPage(QWidget):
             self.kv_type,
             "llama.cpp can store the attention cache quantised to fit longer contexts.",
         )
+        self.runtime = QComboBox()
+        for value, text in (
+            ("llama-server", "llama-server (flash attention, windowed cache, 4 slots)"),
+            ("llama-cpp-python", "llama-cpp-python (its defaults: full-size cache, 1 sequence)"),
+        ):
+            self.runtime.addItem(text, value)
+        add_row(
+            form,
+            "&Runtime",
+            self.runtime,
+            "Whose defaults the memory and speed predictions describe.",
+        )
+        self.runtime.currentIndexChanged.connect(self._changed)
         self.context.valueChanged.connect(self._changed)
         self.speed.valueChanged.connect(self._changed)
         self.languages.editingFinished.connect(self._changed)
@@ -146,6 +159,7 @@ class CapabilityPage(QWidget):
         self.speed.setValue(capability.min_tokens_per_s)
         self.languages.setText(", ".join(capability.languages))
         self.kv_type.setCurrentIndex(max(self.kv_type.findData(capability.kv_cache_type), 0))
+        self.runtime.setCurrentIndex(max(self.runtime.findData(capability.runtime), 0))
         self._loading = False
 
     def value(self) -> Capability:
@@ -159,4 +173,5 @@ class CapabilityPage(QWidget):
             min_tokens_per_s=self.speed.value(),
             languages=languages or ["en"],
             kv_cache_type=self.kv_type.currentData(),
+            runtime=self.runtime.currentData(),
         )
