@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_recommend.py
 	$(BIN)/python bench/bench_startup.py
 	$(BIN)/python bench/bench_smoke.py
+	$(BIN)/python bench/bench_speed.py
 
 # After any change under catalog/: rewrite catalog/MANIFEST.sha256, which start-up checks.
 catalog-manifest: $(STAMP)

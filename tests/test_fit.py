@@ -53,19 +53,87 @@ HYBRID = dict(
 )
 
 
+# Gemma-4-31B-like: 50 sliding layers of 16 × 256, 10 global layers of 4 KV heads × 512.
+GEMMA4_31B = dict(
+    layers=60,
+    attention_heads=32,
+    kv_heads=16,
+    head_dim=256,
+    full_attention_kv_heads=4,
+    full_attention_head_dim=512,
+    hidden_size=5376,
+    vocab_size=262144,
+    sliding_window=1024,
+    sliding_window_layers=50,
+    weights_bytes=18_000_000_000,
+)
+# Gemma-4-E2B-like: 35 layers, 20 reuse an earlier cache; 12 sliding + 3 global own one.
+GEMMA4_E2B = dict(
+    layers=35,
+    attention_heads=8,
+    kv_heads=1,
+    head_dim=256,
+    full_attention_head_dim=512,
+    hidden_size=1536,
+    vocab_size=262144,
+    sliding_window=512,
+    sliding_window_layers=12,
+    kv_shared_layers=20,
+    weights_bytes=3_000_000_000,
+)
+# Ministral-8B-2410: the config's 27 sliding layers are full-size in llama.cpp.
+MINISTRAL = dict(
+    layers=36,
+    attention_heads=32,
+    kv_heads=8,
+    head_dim=128,
+    hidden_size=4096,
+    vocab_size=131072,
+    sliding_window=32768,
+    sliding_window_layers=27,
+    llama_cpp_sliding_window_layers=0,
+    weights_bytes=4_900_000_000,
+)
+# Granite-4.0-H-like with its Mamba-2 state: 36 recurrent layers of (4 − 1) × (8192 + 2 × 128)
+# conv + 128 × 8192 SSM elements, f32, one state per slot.
+HYBRID_STATE = dict(HYBRID, recurrent_layers=36, recurrent_state_elements=3 * 8448 + 128 * 8192)
+SERVER = RunSettings.preset("llama-server", 32768)  # windowed cache, 4 unified slots
+
+
 @pytest.mark.parametrize(
-    ("arch", "context", "expected_kv_bytes"),
+    ("arch", "settings", "expected_kv_bytes"),
     [
-        (DENSE_8B, 8192, 2 * 32 * 8 * 128 * 8192 * 2),
-        (DENSE_8B, 1000, 2 * 32 * 8 * 128 * 1024 * 2),  # cells padded to 256
-        (SWA_27B, 32768, 2 * 16 * 128 * 2 * (10 * 32768 + 52 * 1536)),  # window + micro-batch
-        (SWA_27B, 512, 2 * 16 * 128 * 2 * (10 * 512 + 52 * 512)),  # window capped at context
-        (MLA, 32768, (512 + 64) * 61 * 32768 * 2),  # no V rows
-        (HYBRID, 131072, 2 * 8 * 128 * 4 * 131072 * 2),
+        (DENSE_8B, RunSettings(8192), 2 * 32 * 8 * 128 * 8192 * 2),
+        (DENSE_8B, RunSettings(1000), 2 * 32 * 8 * 128 * 1024 * 2),  # cells padded to 256
+        # windowed: window × 4 slots + micro-batch; llama-cpp-python: full-size
+        (SWA_27B, SERVER, 2 * 16 * 128 * 2 * (10 * 32768 + 52 * 4608)),
+        (SWA_27B, RunSettings(32768, parallel_slots=1), 8192 * (10 * 32768 + 52 * 1536)),
+        (SWA_27B, RunSettings.preset("llama-cpp-python", 32768), 2 * 16 * 128 * 2 * 62 * 32768),
+        (SWA_27B, RunSettings(512), 2 * 16 * 128 * 2 * (10 * 512 + 52 * 512)),  # capped at context
+        (MLA, RunSettings(32768), (512 + 64) * 61 * 32768 * 2),  # no V rows
+        (HYBRID, RunSettings(131072), 2 * 8 * 128 * 4 * 131072 * 2),
+        (
+            HYBRID_STATE,
+            RunSettings(131072),
+            2 * 8 * 128 * 4 * 131072 * 2 + 36 * (3 * 8448 + 128 * 8192) * 4 * 4,
+        ),
+        (GEMMA4_31B, SERVER, 2 * 2 * (50 * 16 * 256 * 4608 + 10 * 4 * 512 * 32768)),
+        # without flash attention V rows are padded to the widest layer's (16 × 256 = 4096)
+        (
+            GEMMA4_31B,
+            RunSettings(32768, flash_attention=False, swa_full=True),
+            2 * (50 * (4096 + 4096) + 10 * (2048 + 4096)) * 32768,
+        ),
+        (
+            GEMMA4_E2B,
+            RunSettings.preset("llama-server", 131072),
+            2 * 2 * (12 * 256 * 2560 + 3 * 512 * 131072),
+        ),
+        (MINISTRAL, RunSettings(131072), 2 * 36 * 8 * 128 * 131072 * 2),
     ],
 )
-def test_kv_cache_bytes(arch: dict, context: int, expected_kv_bytes: int) -> None:
-    assert predict_one(arch, RunSettings(context))["kv_cache_bytes"] == expected_kv_bytes
+def test_kv_cache_bytes(arch: dict, settings: RunSettings, expected_kv_bytes: int) -> None:
+    assert predict_one(arch, settings)["kv_cache_bytes"] == expected_kv_bytes
 
 
 def test_quantised_kv_cache_is_smaller_by_its_block_size() -> None:

@@ -29,14 +29,16 @@ def _print_json(value: Any) -> None:
 
 def _cmd_catalog_validate(args: argparse.Namespace) -> int:
     from modelvet.engine.catalog import load_catalog
+    from modelvet.engine.catalog.gaps import catalog_gaps
     from modelvet.engine.catalog.listing import summary
 
     catalog = load_catalog()
     for problem in catalog.problems:
         print(problem, file=sys.stderr)
     facts = summary(catalog)
+    gaps = catalog_gaps(catalog)
     if args.json:
-        _print_json({**facts, "problems": [str(p) for p in catalog.problems]})
+        _print_json({**facts, "problems": [str(p) for p in catalog.problems], "gaps": gaps})
     else:
         print(
             f"catalog {facts['catalog_version']} ({facts['catalog_date']}): "
@@ -47,7 +49,9 @@ def _cmd_catalog_validate(args: argparse.Namespace) -> int:
         )
         for fact, share in facts["coverage"].items():
             print(f"  {fact:<18} {share:6.1%}")
-        print(f"{len(catalog.problems)} problem(s)")
+        for model_id, missing in gaps.items():
+            print(f"  gap: {model_id} lacks {'; '.join(missing)}")
+        print(f"{len(catalog.problems)} problem(s), {len(gaps)} model(s) with gaps")
     return EXIT_BAD_INPUT if catalog.problems else EXIT_OK
 
 
@@ -150,10 +154,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from modelvet.engine.catalog import bundled_catalog
-    from modelvet.engine.fit.memory import RunSettings
     from modelvet.engine.inspect import inspect_file
 
-    settings = RunSettings(args.context, args.kv_cache_type, flash_attention=args.flash_attention)
+    settings = _run_settings(args)
     report = inspect_file(args.file, bundled_catalog(), settings, with_hash=not args.no_hash)
     if args.json:
         _print_json(report.model_dump(mode="json"))
@@ -162,6 +165,26 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
         print_inspect(report)
     return EXIT_FAILED if report.catalog_match.problems else EXIT_OK
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from modelvet.engine.fit.estimate import estimate
+    from modelvet.engine.profile import load_profile
+
+    profile = load_profile(args.profile)
+    overrides = {"flash_attention": args.flash_attention, "swa_full": args.swa_full}
+    capability = profile.capability.model_copy(
+        update={"runtime": args.runtime or profile.capability.runtime}
+    )
+    profile = profile.model_copy(update={"capability": capability})
+    result = estimate(profile, args.model, args.quant, args.depth, overrides=overrides)
+    if args.json:
+        _print_json(result.model_dump(mode="json"))
+    else:
+        from modelvet.textout import print_estimate
+
+        print_estimate(result)
+    return EXIT_OK
 
 
 def _cmd_hardware(args: argparse.Namespace) -> int:
@@ -181,11 +204,10 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from modelvet.engine.catalog import bundled_catalog
-    from modelvet.engine.fit.memory import RunSettings
     from modelvet.engine.hardware import detect
     from modelvet.engine.smoke import history, run_smoke
 
-    settings = RunSettings(args.context, args.kv_cache_type, flash_attention=args.flash_attention)
+    settings = _run_settings(args)
 
     def show(event: dict) -> None:
         if args.json:
@@ -255,6 +277,52 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_run_flags(parser: argparse.ArgumentParser, with_context: bool = True) -> None:
+    """The runtime preset and the llama.cpp settings a prediction (and a smoke run) uses."""
+    from modelvet.engine.fit.settings import RUNTIMES
+
+    if with_context:
+        parser.add_argument("--context", type=_positive_int, default=4096, help="context tokens")
+        parser.add_argument("--kv-cache-type", choices=["f16", "q8_0", "q4_0"], default="f16")
+    parser.add_argument(
+        "--runtime", choices=RUNTIMES, help="whose defaults to predict (default: llama-server)"
+    )
+    parser.add_argument(
+        "--flash-attention",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="flash attention on or off (default: the runtime's)",
+    )
+    parser.add_argument(
+        "--swa-full",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a full-size or a windowed sliding-window KV cache (default: the runtime's)",
+    )
+
+
+def _run_settings(args: argparse.Namespace) -> Any:
+    from modelvet.engine.fit.settings import RunSettings
+
+    return RunSettings.preset(
+        args.runtime or "llama-server",
+        args.context,
+        args.kv_cache_type,
+        flash_attention=args.flash_attention,
+        swa_full=args.swa_full,
+    )
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="modelvet", description=__doc__)
     parser.add_argument("--version", action="version", version=f"modelvet {__version__}")
@@ -308,18 +376,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
     ins = commands.add_parser("inspect", help="read a GGUF file without loading it")
     ins.add_argument("file")
-    ins.add_argument("--context", type=_positive_int, default=4096, help="context tokens")
-    ins.add_argument("--kv-cache-type", choices=["f16", "q8_0", "q4_0"], default="f16")
-    ins.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=True)
+    _add_run_flags(ins)
     ins.add_argument("--no-hash", action="store_true", help="skip the sha256 (large files)")
     ins.add_argument("--json", action="store_true")
     ins.set_defaults(handler=_cmd_inspect)
 
     smoke = commands.add_parser("smoke", help="load and run a GGUF locally, measure and probe it")
     smoke.add_argument("file")
-    smoke.add_argument("--context", type=_positive_int, default=4096, help="context tokens")
-    smoke.add_argument("--kv-cache-type", choices=["f16", "q8_0", "q4_0"], default="f16")
-    smoke.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=False)
+    _add_run_flags(smoke)
     smoke.add_argument("--prompt", help="your own prompt: print the model's answer as it streams")
     smoke.add_argument("--task", action="append", help="tasks to probe (repeatable)")
     smoke.add_argument("--language", action="append", help="languages to probe, e.g. fr")
@@ -327,6 +391,21 @@ def _build_parser() -> argparse.ArgumentParser:
     smoke.add_argument("--timeout", type=float, default=600.0, help="seconds before giving up")
     smoke.add_argument("--json", action="store_true")
     smoke.set_defaults(handler=_cmd_smoke)
+
+    est = commands.add_parser(
+        "estimate", help="one model on the profile's hardware and runtime, whatever the policy"
+    )
+    est.add_argument("--profile", required=True, help="profile TOML file")
+    est.add_argument("--model", required=True, help="catalog model id")
+    est.add_argument("--quant", help="quantisation, e.g. Q4_K_M (default: best that fits)")
+    est.add_argument(
+        "--depth",
+        type=_non_negative_int,
+        help="tokens already in the cache (llama-bench -d); default half the context",
+    )
+    _add_run_flags(est, with_context=False)
+    est.add_argument("--json", action="store_true")
+    est.set_defaults(handler=_cmd_estimate)
 
     hist = commands.add_parser("history", help="earlier smoke-test runs, newest first")
     hist.add_argument("--file", help="only the runs of this GGUF file (matched by sha256)")

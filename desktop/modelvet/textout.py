@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelvet.engine.fit.estimate import Estimate
 from modelvet.engine.hardware import GB, HardwareSpec
 from modelvet.engine.inspect import InspectReport
 from modelvet.engine.rank.result import Recommendation
@@ -117,3 +118,28 @@ def print_smoke(result: SmokeResult) -> None:
         answer = " ".join(probe.answer.split())[:100]
         print(f"  {mark} probe {probe.id}: {probe.why} — {answer!r}")
     print(f"\n{result.verdict}")
+
+
+def print_estimate(result: Estimate) -> None:
+    memory = result.memory
+    print(f"{result.name} ({result.model_id}) {result.quant or ''} on {result.hardware}")
+    print(f"  runtime: {result.runtime['description']}")
+    print(
+        f"  memory: weights {_gb(memory.weights_bytes)}, KV cache {_gb(memory.kv_cache_bytes)}, "
+        f"compute {_gb(memory.compute_bytes)}, total {_gb(memory.total_bytes)}"
+        + (" (size estimated)" if result.size_status == "estimated" else "")
+    )
+    print(f"  placement: {result.placement or 'does not fit'}")
+    if result.predicted_tokens_per_s is not None and result.predicted_tokens_per_s_range:
+        low, high = result.predicted_tokens_per_s_range
+        print(
+            f"  decode at depth {result.depth_tokens}: {result.predicted_tokens_per_s:.1f} "
+            f"tokens/s ({low:.1f}–{high:.1f}), bound by {result.speed_bound}"
+        )
+    if result.predicted_prefill_tokens_per_s is not None:
+        print(f"  prefill: {result.predicted_prefill_tokens_per_s:.0f} tokens/s")
+    verdict = "admitted" if result.policy.admitted else "not admitted"
+    print(f"  policy: {verdict}")
+    for reason in result.policy.reasons:
+        print(f"    ✗ {reason.rule}: {reason.detail}")
+    print("  assumptions: " + "; ".join(result.assumptions))

@@ -45,9 +45,15 @@ class GgufFacts:
     head_dim: int | None
     hidden_size: int | None
     vocab_size: int | None
+    intermediate_size: int | None = None
     sliding_window: int | None = None
     sliding_window_layers: int | None = None
     full_attention_layers: int | None = None
+    full_attention_kv_heads: int | None = None
+    full_attention_head_dim: int | None = None
+    kv_shared_layers: int | None = None
+    recurrent_layers: int | None = None
+    recurrent_state_elements: int | None = None
     kv_lora_rank: int | None = None
     qk_rope_head_dim: int | None = None
     experts_total: int | None = None
@@ -66,7 +72,10 @@ class GgufFacts:
     def architecture_row(self) -> dict[str, Any]:
         """The columns `fit.memory` needs, for a one-row frame."""
         row = {name: getattr(self, name, None) for name in ARCHITECTURE_FIELDS}
-        return row | {"weights_bytes": self.weights_bytes}
+        return row | {
+            "weights_bytes": self.weights_bytes,
+            "total_params_b": self.parameter_count / 1e9,
+        }
 
 
 def _whole(value: Any) -> bool:
@@ -119,29 +128,81 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
-def _layer_counts(header: GgufHeader, arch: str, layers: int | None) -> dict[str, int | None]:
-    """KV heads (max over layers), and which layers keep a full-context KV cache."""
-    kv = _counts(header, f"{arch}.attention.head_count_kv")
-    result: dict[str, int | None] = {
-        "kv_heads": None,
-        "full_attention_layers": None,
-        "sliding_window_layers": None,
-    }
-    if isinstance(kv, list):
-        result["kv_heads"] = max(kv) if kv else None
-        result["full_attention_layers"] = sum(1 for heads in kv if heads)
-    else:
-        result["kv_heads"] = kv
-    interval = _count(header, f"{arch}.full_attention_interval")
-    if interval and layers:
-        result["full_attention_layers"] = layers // interval
-    window = _count(header, f"{arch}.attention.sliding_window")
+def _widest(value: int | list[int] | None) -> int | None:
+    """A per-layer array's largest entry (0 means the layer has none), or the scalar."""
+    if isinstance(value, list):
+        return max(value, default=0) or None
+    return value
+
+
+def _swa_pattern(header: GgufHeader, arch: str, layers: int) -> list[bool]:
+    """Which layers use the sliding window, as llama.cpp decides it."""
+    if not _count(header, f"{arch}.attention.sliding_window"):
+        return [False] * layers
     pattern = header.metadata.get(f"{arch}.attention.sliding_window_pattern")
-    if window and layers:
-        if isinstance(pattern, GgufArray) and pattern.values is not None:
-            result["sliding_window_layers"] = sum(1 for is_swa in pattern.values if is_swa)
-        elif arch in SWA_EVERY_NTH_FULL:
-            result["sliding_window_layers"] = layers - layers // SWA_EVERY_NTH_FULL[arch]
+    if isinstance(pattern, GgufArray) and pattern.values is not None:
+        flags = [bool(is_swa) for is_swa in pattern.values[:layers]]
+        return flags + [False] * (layers - len(flags))
+    every = SWA_EVERY_NTH_FULL.get(arch)
+    if every is None:
+        return [False] * layers
+    return [layer % every < every - 1 for layer in range(layers)]
+
+
+def _recurrent_state_elements(header: GgufHeader, arch: str) -> int | None:
+    """Per-layer f32 state of one sequence (llama-hparams.cpp n_embd_r + n_embd_s)."""
+    d_conv = _count(header, f"{arch}.ssm.conv_kernel")
+    d_inner = _count(header, f"{arch}.ssm.inner_size")
+    d_state = _count(header, f"{arch}.ssm.state_size")
+    if not (d_inner and d_state):
+        return None
+    groups = _count(header, f"{arch}.ssm.group_count") or 0
+    conv = max((d_conv or 1) - 1, 0) * (d_inner + 2 * groups * d_state)
+    return conv + d_state * d_inner
+
+
+def _attending(header: GgufHeader, arch: str, layers: int, per_layer: list[Any]) -> list[bool]:
+    interval = _count(header, f"{arch}.full_attention_interval")
+    if interval:  # Qwen3-Next / Qwen3.5: every interval-th layer attends, the rest recur
+        return [(layer + 1) % interval == 0 for layer in range(layers)]
+    if per_layer[0] is None and _count(header, f"{arch}.ssm.inner_size"):
+        return [False] * layers  # a pure state-space model (Mamba): no layer attends
+    return [heads is None or bool(heads) for heads in per_layer]
+
+
+def _layer_geometry(header: GgufHeader, arch: str, layers: int | None) -> dict[str, int | None]:
+    """KV geometry per layer type: sliding and full layers with their own KV heads and head
+    size, layers reusing another layer's cache, and recurrent layers with their state size."""
+    kv = _counts(header, f"{arch}.attention.head_count_kv")
+    key_length = _count(header, f"{arch}.attention.key_length")
+    key_length_swa = _count(header, f"{arch}.attention.key_length_swa")
+    result: dict[str, int | None] = {"kv_heads": kv if not isinstance(kv, list) else None}
+    result["head_dim"] = key_length_swa or key_length
+    if not layers:
+        return result
+    per_layer: list[Any] = (kv + [0] * layers)[:layers] if isinstance(kv, list) else [kv] * layers
+    shared = min(_count(header, f"{arch}.attention.shared_kv_layers") or 0, layers)
+    swa = _swa_pattern(header, arch, layers)
+    attends = _attending(header, arch, layers, per_layer)
+    own = range(layers - shared)
+    sliding = [i for i in own if attends[i] and swa[i]]
+    full = [i for i in own if attends[i] and not swa[i]]
+    recurrent = sum(1 for a in attends if not a)
+    result |= {
+        "sliding_window_layers": len(sliding) if any(swa) else None,
+        "full_attention_layers": len(full),
+        "kv_shared_layers": shared or None,
+        "recurrent_layers": recurrent or None,
+        "recurrent_state_elements": _recurrent_state_elements(header, arch) if recurrent else None,
+    }
+    swa_heads = per_layer[sliding[0]] if sliding else None
+    full_heads = per_layer[full[0]] if full else None
+    known = [heads for heads in per_layer if heads]
+    result["kv_heads"] = swa_heads or full_heads or (max(known) if known else None)
+    if full_heads and swa_heads and full_heads != swa_heads:
+        result["full_attention_kv_heads"] = full_heads
+    if key_length_swa and key_length and key_length != key_length_swa:
+        result["full_attention_head_dim"] = key_length
     return result
 
 
@@ -195,10 +256,11 @@ def read_gguf(path: str | Path) -> GgufFacts:
     heads_value = _counts(header, f"{arch}.attention.head_count")
     heads = max(heads_value, default=None) if isinstance(heads_value, list) else heads_value
     hidden = _count(header, f"{arch}.embedding_length")
-    key_length = _count(header, f"{arch}.attention.key_length")
     tokens = header.metadata.get("tokenizer.ggml.tokens")
     file_type = _count(header, "general.file_type")
     kv_lora = _count(header, f"{arch}.attention.kv_lora_rank")
+    geometry = _layer_geometry(header, arch, layers)
+    head_dim = geometry.pop("head_dim", None)
     return GgufFacts(
         path=header.path,
         file_size_bytes=size,
@@ -213,10 +275,11 @@ def read_gguf(path: str | Path) -> GgufFacts:
         layers=layers,
         attention_heads=heads,
         hidden_size=hidden,
-        head_dim=key_length or (hidden // heads if hidden and heads else None),
+        head_dim=head_dim or (hidden // heads if hidden and heads else None),
         vocab_size=tokens.count
         if isinstance(tokens, GgufArray)
         else _count(header, f"{arch}.vocab_size"),
+        intermediate_size=_widest(_counts(header, f"{arch}.feed_forward_length")),
         sliding_window=_count(header, f"{arch}.attention.sliding_window"),
         kv_lora_rank=kv_lora,
         qk_rope_head_dim=_count(header, f"{arch}.rope.dimension_count") if kv_lora else None,
@@ -225,7 +288,7 @@ def read_gguf(path: str | Path) -> GgufFacts:
         chat_template=_text(header, "tokenizer.chat_template"),
         license=_text(header, "general.license"),
         metadata=_general(header),
-        **_layer_counts(header, arch, layers),
+        **geometry,
     )
 
 

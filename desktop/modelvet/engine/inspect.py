@@ -54,10 +54,16 @@ class InspectReport(BaseModel):
     sliding_window: int | None
     sliding_window_layers: int | None
     full_attention_layers: int | None
+    full_attention_kv_heads: int | None = None
+    full_attention_head_dim: int | None = None
+    kv_shared_layers: int | None = None
+    recurrent_layers: int | None = None
+    recurrent_state_elements: int | None = None
     experts_total: int | None
     experts_active: int | None
     license: str | None
     settings: str
+    runtime: dict[str, Any] = {}
     memory: MemoryBreakdown
     chat_template: TemplateReport
     catalog_match: CatalogMatch
@@ -140,10 +146,16 @@ def inspect_file(
         sliding_window=facts.sliding_window,
         sliding_window_layers=facts.sliding_window_layers,
         full_attention_layers=facts.full_attention_layers,
+        full_attention_kv_heads=facts.full_attention_kv_heads,
+        full_attention_head_dim=facts.full_attention_head_dim,
+        kv_shared_layers=facts.kv_shared_layers,
+        recurrent_layers=facts.recurrent_layers,
+        recurrent_state_elements=facts.recurrent_state_elements,
         experts_total=facts.experts_total,
         experts_active=facts.experts_active,
         license=facts.license,
         settings=settings.describe(),
+        runtime=settings.as_dict(),
         memory=predict_memory(facts, settings),
         chat_template=screen_template(facts.chat_template),
         catalog_match=match_catalog(catalog, facts.path.name, facts.file_size_bytes, digest),

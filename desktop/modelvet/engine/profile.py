@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,6 +17,7 @@ from modelvet.engine.catalog.schema import (
     Task,
 )
 from modelvet.engine.errors import ModelVetError
+from modelvet.engine.fit.settings import RunSettings, Runtime
 from modelvet.engine.storage import atomic_write_text
 
 PROFILE_SCHEMA_VERSION = 1
@@ -72,6 +73,13 @@ class Capability(_Part):
     languages: list[str] = Field(default_factory=lambda: ["en"])
     kv_cache_type: KvCacheType = "f16"
     priority: Priority = "balanced"  # how each model's variant is chosen (rank/variant.py)
+    runtime: Runtime = "llama-server"  # whose defaults the predictions describe
+
+    def run_settings(self, **overrides: Any) -> RunSettings:
+        """The runtime preset at this context and KV cache type, with any flags on top."""
+        return RunSettings.preset(
+            self.runtime, self.context_tokens, self.kv_cache_type, **overrides
+        )
 
 
 class Profile(_Part):

@@ -92,7 +92,31 @@ def _model_columns(model: Model, catalog: Catalog) -> dict[str, Any]:
     }
 
 
+def implied_params_b(model: Model) -> float | None:
+    """Parameters as stated, or as implied by a GGUF file of stated size and known type."""
+    if model.total_params_b is not None:
+        return model.total_params_b
+    for artifact in model.artifacts:
+        bits = BITS_PER_WEIGHT.get(normalise_quant(artifact.quant))
+        if artifact.format == "gguf" and artifact.size_bytes and bits:
+            return artifact.size_bytes * 8 / bits / 1e9
+    return None
+
+
+def _estimated_bytes(params_b: float | None, quant: str) -> int | None:
+    """A file size the catalog lacks: parameters × bits per weight (marked estimated)."""
+    bits = BITS_PER_WEIGHT.get(quant)
+    if params_b is None or bits is None:
+        return None
+    return int(params_b * 1e9 * bits / 8)
+
+
+def _estimated_status(params_b: float | None) -> str | None:
+    return "estimated" if params_b is not None else None
+
+
 def _variant_rows(model: Model) -> list[dict[str, Any]]:
+    params_b = implied_params_b(model)
     if model.hosted is not None and not model.artifacts:
         offers = model.hosted.offers
         return [
@@ -120,12 +144,12 @@ def _variant_rows(model: Model) -> list[dict[str, Any]]:
             "publisher_country": a.publisher_country,
             "official": a.official,
             "size_bytes": a.size_bytes,
-            "size_status": a.size_status,
+            "size_status": a.size_status if a.size_bytes else _estimated_status(params_b),
             "sha256": a.sha256,
             "projector_file": a.projector_file,
             "projector_bytes": a.projector_bytes,
             "files": list(a.files),
-            "weights_bytes": a.size_bytes,
+            "weights_bytes": a.size_bytes or _estimated_bytes(params_b, normalise_quant(a.quant)),
             "certifications": [],
         }
         for a in model.artifacts

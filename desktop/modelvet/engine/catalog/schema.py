@@ -224,12 +224,40 @@ class Architecture(Strict):
     head_dim: int | None = Field(None, ge=1)
     hidden_size: int | None = Field(None, ge=1)
     vocab_size: int | None = Field(None, ge=1)
+    intermediate_size: int | None = Field(None, ge=1, description="Feed-forward width")
     sliding_window: int | None = Field(None, ge=1, description="Window of sliding-window layers")
     sliding_window_layers: int | None = Field(
         None, ge=0, description="How many of `layers` use the sliding window"
     )
     full_attention_layers: int | None = Field(
         None, ge=0, description="Layers with a KV cache over the whole context (hybrids)"
+    )
+    full_attention_kv_heads: int | None = Field(
+        None, ge=1, description="KV heads of full-attention layers, where not `kv_heads` (Gemma 4)"
+    )
+    full_attention_head_dim: int | None = Field(
+        None, ge=1, description="Head size of full-attention layers, where not `head_dim`"
+    )
+    kv_shared_layers: int | None = Field(
+        None,
+        ge=0,
+        description="Layers that reuse an earlier layer's KV cache (Gemma 4 E-models); "
+        "not counted in `sliding_window_layers` or `full_attention_layers`",
+    )
+    llama_cpp_sliding_window_layers: int | None = Field(
+        None,
+        ge=0,
+        description="Sliding-window layers as llama.cpp builds them, where it differs from the "
+        "config (0 for Ministral-8B-2410: llama.cpp keeps a full cache on every layer)",
+    )
+    recurrent_layers: int | None = Field(
+        None, ge=0, description="Recurrent / state-space layers (Mamba, Gated DeltaNet)"
+    )
+    recurrent_state_elements: int | None = Field(
+        None,
+        ge=1,
+        description="f32 elements of one sequence's state per recurrent layer: the convolution "
+        "state plus the SSM (or delta-rule) state, from the config",
     )
     kv_lora_rank: int | None = Field(None, ge=1, description="MLA compressed KV width")
     qk_rope_head_dim: int | None = Field(None, ge=1, description="MLA decoupled RoPE key width")

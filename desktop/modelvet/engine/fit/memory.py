@@ -4,99 +4,133 @@ Written as polars expressions over the variants frame, so one formula serves the
 catalog, a synthetic catalog of 100,000 variants, and a single GGUF file (a one-row frame).
 The formulas follow how llama.cpp allocates (llama-kv-cache.cpp, llama-context.cpp):
 
-- KV cache: per layer and cached token, K and V rows of kv_heads × head_dim elements; sliding-
-  window layers hold only window + n_ubatch cells; multi-head latent attention (DeepSeek, Kimi)
-  caches one latent row of kv_lora_rank + qk_rope_head_dim elements and no V
-  (https://github.com/ggml-org/llama.cpp/pull/19067). Cells are padded to 256.
-- Compute buffer: the peak of the graph for one micro-batch (n_ubatch tokens): either the
-  logits (vocab × n_ubatch f32) or, without flash attention, the attention scores
-  (heads × cells × n_ubatch f32) and mask, plus a few hidden-state activations.
+- KV cache: per layer and cached token, K and V rows of kv_heads × head_dim elements, with
+  sliding and full-attention layers each their own geometry; a windowed sliding-window cache
+  holds window × slots + n_ubatch cells (a full-size one the whole context); layers sharing an
+  earlier layer's cache hold none; recurrent layers keep a fixed f32 state per slot; multi-head
+  latent attention (DeepSeek, Kimi) caches one latent row of kv_lora_rank + qk_rope_head_dim
+  elements and no V (https://github.com/ggml-org/llama.cpp/pull/19067). Cells are padded to 256.
+- Compute buffer: the peak of the graph for one micro-batch (n_ubatch tokens), see
+  `compute_buffer_bytes`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
 from modelvet.engine.fit.quants import KV_BYTES_PER_ELEMENT
+from modelvet.engine.fit.settings import CELL_PADDING, RunSettings
+
+__all__ = ["RunSettings", "kv_cache_bytes", "compute_buffer_bytes", "memory_columns"]
 
 F32_BYTES = 4
-CELL_PADDING = 256
 # Hidden-state activations live beside the peak tensor: the layer input and its norm at the
-# logits, and Q, K, V, attention output and the residual inside attention.
+# logits; inside attention, besides Q and its output, the residual, its norm and K/V input.
 ACTIVATIONS_AT_LOGITS = 2
-ACTIVATIONS_AT_ATTENTION = 5
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """The llama.cpp settings a prediction is made for.
-
-    Flash attention defaults on, as llama.cpp's `--flash-attn auto` turns it on wherever the
-    backend supports it; llama-cpp-python leaves it off unless asked, and the smoke test says
-    which it used.
-    """
-
-    context_tokens: int
-    kv_cache_type: str = "f16"
-    n_ubatch: int = 512
-    flash_attention: bool = True
-
-    @property
-    def ubatch(self) -> int:
-        return min(self.n_ubatch, self.context_tokens)
-
-    @property
-    def kv_cells(self) -> int:
-        return -(-self.context_tokens // CELL_PADDING) * CELL_PADDING
-
-    def describe(self) -> str:
-        attention = "flash attention" if self.flash_attention else "no flash attention"
-        return (
-            f"context {self.context_tokens} tokens, KV cache {self.kv_cache_type}, "
-            f"micro-batch {self.ubatch}, {attention}"
-        )
+ACTIVATIONS_AT_ATTENTION = 3
 
 
 def _swa_cells(settings: RunSettings) -> pl.Expr:
-    window_cells = pl.col("sliding_window") + settings.ubatch
-    padded = ((window_cells + CELL_PADDING - 1) // CELL_PADDING) * CELL_PADDING
-    return pl.min_horizontal(padded, pl.lit(settings.kv_cells))
+    """Cells of a sliding layer's cache: the whole context, or the window(s) + one micro-batch."""
+    if settings.swa_full:
+        return pl.lit(settings.kv_cells)
+    window_cells = pl.col("sliding_window") * settings.window_sequences + settings.ubatch
+    capped = pl.min_horizontal(window_cells, pl.lit(settings.kv_cells))
+    return ((capped + CELL_PADDING - 1) // CELL_PADDING) * CELL_PADDING
+
+
+def _layer_counts() -> tuple[pl.Expr, pl.Expr]:
+    """(sliding, full) layers that own a KV cache, as llama.cpp builds them."""
+    sliding = pl.coalesce(
+        pl.col("llama_cpp_sliding_window_layers"), pl.col("sliding_window_layers"), pl.lit(0)
+    )
+    others = pl.col("kv_shared_layers").fill_null(0) + pl.col("recurrent_layers").fill_null(0)
+    full = pl.coalesce(pl.col("full_attention_layers"), pl.col("layers") - sliding - others)
+    return sliding, full
+
+
+def recurrent_state_bytes(settings: RunSettings) -> pl.Expr:
+    """Per-sequence state of recurrent layers, f32, one copy per slot; null if only its size
+    is unknown."""
+    layers = pl.col("recurrent_layers").fill_null(0)
+    state = layers * pl.col("recurrent_state_elements") * F32_BYTES * settings.parallel_slots
+    return pl.when(layers == 0).then(0).otherwise(state)
+
+
+def _k_widths() -> tuple[pl.Expr, pl.Expr]:
+    """K (and V) elements per cached token of one sliding and one full-attention layer."""
+    sliding = pl.col("kv_heads") * pl.col("head_dim")
+    full = pl.coalesce(pl.col("full_attention_kv_heads"), pl.col("kv_heads")) * pl.coalesce(
+        pl.col("full_attention_head_dim"), pl.col("head_dim")
+    )
+    return sliding, full
 
 
 def kv_cache_bytes(settings: RunSettings) -> pl.Expr:
-    """KV cache bytes; null where the architecture numbers are unknown."""
-    swa_layers = pl.col("sliding_window_layers").fill_null(0)
-    full_layers = pl.coalesce(pl.col("full_attention_layers"), pl.col("layers") - swa_layers)
+    """KV cache (and recurrent state) bytes; null where the architecture numbers are unknown.
+
+    Sliding and full-attention layers each have their own KV heads and head size (Gemma 4's
+    global layers differ); layers that reuse an earlier layer's cache add nothing. Without
+    flash attention V is stored transposed and every layer's V row is padded to the widest
+    (llama-kv-cache.cpp, TAG_V_CACHE_VARIABLE).
+    """
+    sliding, full = _layer_counts()
     is_mla = pl.col("kv_lora_rank").is_not_null()
-    row_elements = (
-        pl.when(is_mla)
-        .then(pl.col("kv_lora_rank") + pl.col("qk_rope_head_dim").fill_null(0))
-        .otherwise(2 * pl.col("kv_heads") * pl.col("head_dim"))
+    mla_row = pl.col("kv_lora_rank") + pl.col("qk_rope_head_dim").fill_null(0)
+    swa_k, full_k = _k_widths()
+    if settings.flash_attention:
+        swa_v, full_v = swa_k, full_k
+    else:
+        widest = pl.max_horizontal(
+            pl.when(sliding > 0).then(swa_k).otherwise(0), pl.when(full > 0).then(full_k)
+        )
+        swa_v = full_v = widest
+    swa_cells = pl.when(sliding > 0).then(_swa_cells(settings)).otherwise(0)
+    elements = (
+        pl.when((full + sliding) == 0)
+        .then(0)
+        .when(is_mla)
+        .then(mla_row * (full + sliding) * settings.kv_cells)
+        .otherwise(
+            (full_k + full_v) * full * settings.kv_cells + (swa_k + swa_v) * sliding * swa_cells
+        )
     )
-    swa_cells = pl.when(swa_layers > 0).then(_swa_cells(settings)).otherwise(0)
-    cells = full_layers * settings.kv_cells + swa_layers * swa_cells
     bytes_per_element = KV_BYTES_PER_ELEMENT[settings.kv_cache_type]
-    return (row_elements * cells * bytes_per_element).round(0).cast(pl.Int64)
+    attention = (elements * bytes_per_element).round(0).cast(pl.Int64)
+    return attention + recurrent_state_bytes(settings)
 
 
 def compute_buffer_bytes(settings: RunSettings) -> pl.Expr:
-    """The compute buffer llama.cpp reserves for the worst-case micro-batch."""
+    """The compute buffer llama.cpp reserves for the worst-case micro-batch.
+
+    The peak is either the logits (vocab × n_ubatch f32) or a layer's work beside the
+    attention masks, which live through every layer: one per cache (full, and sliding where
+    the model has sliding layers), f16 with flash attention and f32 without. Inside a layer:
+    without flash attention a full layer's scores (heads × cells × n_ubatch f32); Q and the
+    attention output at the widest head size plus a few hidden-sized activations; or the
+    feed-forward gate, up and product where the intermediate size is known.
+    """
     ub = settings.ubatch
     hidden = pl.col("hidden_size")
     logits_peak = (pl.col("vocab_size") + ACTIVATIONS_AT_LOGITS * hidden) * ub * F32_BYTES
-    if settings.flash_attention:
-        scores = pl.lit(settings.kv_cells * ub * 2)  # only the f16 mask is materialised
-    else:
-        scores = (pl.col("attention_heads") + 1) * settings.kv_cells * ub * F32_BYTES
-    attention_peak = scores + ACTIVATIONS_AT_ATTENTION * hidden * ub * F32_BYTES
-    return pl.max_horizontal(logits_peak, attention_peak).cast(pl.Int64)
+    sliding, full = _layer_counts()
+    mask_bytes = 2 if settings.flash_attention else F32_BYTES
+    swa_mask = pl.when(sliding > 0).then(_swa_cells(settings)).otherwise(0)
+    full_mask = pl.when(full > 0).then(settings.kv_cells).otherwise(0)
+    masks = (swa_mask + full_mask) * ub * mask_bytes
+    head_dim = pl.max_horizontal(pl.col("head_dim"), pl.col("full_attention_head_dim"))
+    q_width = pl.coalesce(pl.col("attention_heads") * head_dim, hidden)
+    activations = (2 * q_width + ACTIVATIONS_AT_ATTENTION * hidden) * ub * F32_BYTES
+    if not settings.flash_attention:
+        activations = activations + pl.col("attention_heads") * settings.kv_cells * ub * F32_BYTES
+    ffn = (3 * pl.col("intermediate_size") + 2 * hidden) * ub * F32_BYTES
+    layer_peak = masks + pl.max_horizontal(activations, ffn)
+    return pl.max_horizontal(logits_peak, layer_peak).cast(pl.Int64)
 
 
-def output_buffer_bytes() -> pl.Expr:
-    """Logits of one sequence's last token, f32, kept on the host."""
-    return (pl.col("vocab_size") * F32_BYTES).cast(pl.Int64)
+def output_buffer_bytes(settings: RunSettings) -> pl.Expr:
+    """Logits of each slot's last token, f32, kept on the host."""
+    return (pl.col("vocab_size") * F32_BYTES * settings.parallel_slots).cast(pl.Int64)
 
 
 def memory_columns(settings: RunSettings) -> list[pl.Expr]:
@@ -104,7 +138,7 @@ def memory_columns(settings: RunSettings) -> list[pl.Expr]:
     return [
         kv_cache_bytes(settings).alias("kv_cache_bytes"),
         compute_buffer_bytes(settings).alias("compute_bytes"),
-        output_buffer_bytes().fill_null(0).alias("overhead_bytes"),
+        output_buffer_bytes(settings).fill_null(0).alias("overhead_bytes"),
     ]
 
 

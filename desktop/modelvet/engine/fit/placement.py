@@ -13,6 +13,8 @@ from typing import Any
 
 import polars as pl
 
+from modelvet.engine.fit.calibration import Calibration, calibration_for
+from modelvet.engine.fit.speed import backend_for, cpu_thread_flops
 from modelvet.engine.hardware import DEFAULT_UNIFIED_GPU_FRACTION, GB, HardwareSpec
 
 # Assumptions, stated with every prediction (see `assumptions()`):
@@ -20,7 +22,6 @@ GPU_RESERVE_BYTES = int(0.5 * GB)  # driver context and library workspaces per G
 RAM_RESERVE_FRACTION = 0.10  # the operating system and other programs
 GPU_BANDWIDTH_EFFICIENCY = 0.75
 CPU_BANDWIDTH_EFFICIENCY = 0.60
-GPU_COMPUTE_EFFICIENCY = 0.40
 KV_READ_SHARE = 0.5  # on average the cache is half full over a generation that fills it
 
 PLACEMENTS = ("gpu", "multi-gpu", "gpu+cpu", "cpu", "hosted")
@@ -38,6 +39,10 @@ class Capacity:
     gpu_bandwidth: float | None
     ram_bandwidth: float | None
     gpu_flops: float | None
+    backend: str = "cpu"
+    cpu_flops_per_thread: float | None = None
+    cpu_cores: int | None = None
+    calibration: Calibration = Calibration()
 
     @classmethod
     def of(cls, hw: HardwareSpec) -> Capacity:
@@ -56,9 +61,12 @@ class Capacity:
                 bandwidth * GB if bandwidth else None,
                 bandwidth * GB if bandwidth else None,
                 flops * 1e12 if flops else None,
+                _backend(hw),
+                cpu_thread_flops(hw.isa_flags),
+                hw.cpu_cores,
+                _calibration(hw),
             )
         usable = [max(int(g.memory_gb * GB) - GPU_RESERVE_BYTES, 0) for g in hw.gpus]
-        bandwidths = [g.bandwidth_gbs for g in hw.gpus if g.bandwidth_gbs is not None]
         gpu_flops = [g.fp16_tflops for g in hw.gpus if g.fp16_tflops is not None]
         return cls(
             largest_gpu_bytes=max(usable, default=0),
@@ -66,10 +74,36 @@ class Capacity:
             gpu_count=len(usable),
             ram_bytes=ram,
             unified=False,
-            gpu_bandwidth=min(bandwidths) * GB if bandwidths else None,
+            gpu_bandwidth=_layer_split_bandwidth(hw),
             ram_bandwidth=hw.ram_bandwidth_gbs * GB if hw.ram_bandwidth_gbs else None,
             gpu_flops=min(gpu_flops) * 1e12 if gpu_flops else None,
+            backend=_backend(hw),
+            cpu_flops_per_thread=cpu_thread_flops(hw.isa_flags),
+            cpu_cores=hw.cpu_cores,
+            calibration=_calibration(hw),
         )
+
+
+def _calibration(hw: HardwareSpec) -> Calibration:
+    """This machine's smoke-test calibration; presets and hand-entered hardware have none."""
+    if hw.origin != "detected":
+        return Calibration()
+    return calibration_for(hw, _backend(hw))
+
+
+def _backend(hw: HardwareSpec) -> str:
+    vendors = {g.vendor for g in hw.gpus if g.vendor}
+    return backend_for(" ".join(sorted(vendors)), [g.name for g in hw.gpus], hw.unified_memory)
+
+
+def _layer_split_bandwidth(hw: HardwareSpec) -> float | None:
+    """Bandwidth of GPUs that hold layers in proportion to their memory and run one after
+    another: each card reads its share in turn, so the times add (a harmonic mean)."""
+    if not hw.gpus or any(g.bandwidth_gbs is None for g in hw.gpus):
+        return None
+    total = sum(g.memory_gb for g in hw.gpus)
+    seconds_per_byte = sum(g.memory_gb / total / (g.bandwidth_gbs or 1) for g in hw.gpus)
+    return GB / seconds_per_byte
 
 
 def placement(cap: Capacity) -> pl.Expr:
@@ -172,44 +206,6 @@ def _moe_reads() -> tuple[pl.Expr, pl.Expr]:
     ) * routed
 
 
-def _reads(cap: Capacity) -> tuple[pl.Expr, pl.Expr]:
-    """Bytes each token reads from GPU memory and from RAM."""
-    read = bytes_read_per_token()
-    share = pl.col("gpu_share")
-    moe_gpu, moe_cpu = _moe_reads()
-    gpu = pl.when(pl.col("experts_on_cpu")).then(moe_gpu).otherwise(read * share)
-    cpu = pl.when(pl.col("experts_on_cpu")).then(moe_cpu).otherwise(read * (1 - share))
-    return gpu, cpu
-
-
-def _seconds_per_token(cap: Capacity, gpu_eff: float, cpu_eff: float) -> pl.Expr:
-    gpu_read, cpu_read = _reads(cap)
-    share = pl.col("gpu_share")
-    gpu_part = (gpu_read / (cap.gpu_bandwidth * gpu_eff)) if cap.gpu_bandwidth else None
-    cpu_part = (cpu_read / (cap.ram_bandwidth * cpu_eff)) if cap.ram_bandwidth else None
-    null = pl.lit(None, dtype=pl.Float64)
-    gpu_time = gpu_part if gpu_part is not None else pl.when(share > 0).then(null).otherwise(0.0)
-    cpu_time = cpu_part if cpu_part is not None else pl.when(share < 1).then(null).otherwise(0.0)
-    return gpu_time + cpu_time
-
-
-def speed_columns(cap: Capacity) -> list[pl.Expr]:
-    """tokens/s predicted and the bandwidth bound (efficiency 1), null when unknowable."""
-    predicted = 1.0 / _seconds_per_token(cap, GPU_BANDWIDTH_EFFICIENCY, CPU_BANDWIDTH_EFFICIENCY)
-    bound = 1.0 / _seconds_per_token(cap, 1.0, 1.0)
-    if cap.gpu_flops:
-        flops_per_token = 2e9 * pl.coalesce(pl.col("active_params_b"), pl.col("total_params_b"))
-        prefill = cap.gpu_flops * GPU_COMPUTE_EFFICIENCY / flops_per_token
-        prefill = pl.when(pl.col("gpu_share") == 1.0).then(prefill).otherwise(None)
-    else:
-        prefill = pl.lit(None, dtype=pl.Float64)
-    return [
-        predicted.alias("predicted_tokens_per_s"),
-        bound.alias("bandwidth_bound_tokens_per_s"),
-        prefill.alias("predicted_prefill_tokens_per_s"),
-    ]
-
-
 def headroom(cap: Capacity) -> pl.Expr:
     """Share of the memory used by the placement that stays free."""
     capacity = (
@@ -225,12 +221,7 @@ def headroom(cap: Capacity) -> pl.Expr:
 
 
 def assumptions(cap: Capacity) -> list[str]:
-    notes = [
-        f"{RAM_RESERVE_FRACTION:.0%} of RAM is left to the operating system",
-        f"decode speed = bytes read per token ÷ memory bandwidth × efficiency "
-        f"(GPU {GPU_BANDWIDTH_EFFICIENCY:.0%}, CPU {CPU_BANDWIDTH_EFFICIENCY:.0%}); bytes read = "
-        f"active weights + {KV_READ_SHARE:.0%} of the KV cache",
-    ]
+    notes = [f"{RAM_RESERVE_FRACTION:.0%} of RAM is left to the operating system"]
     if cap.gpu_count and not cap.unified:
         notes.insert(0, f"{GPU_RESERVE_BYTES / GB:.1f} GB per GPU is kept for the driver")
     if cap.unified:

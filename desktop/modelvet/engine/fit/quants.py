@@ -26,6 +26,7 @@ BITS_PER_WEIGHT: dict[str, float] = {
     "IQ4_XS": 4.4597,
     "MXFP4": 4.25,
     "Q3_K_L": 4.2979,
+    "Q3_K_M": 3.996,
     "Q3_K_S": 3.6429,
     "IQ3_M": 3.7628,
     "IQ3_XXS": 3.2548,

@@ -13,8 +13,8 @@ from modelvet.engine.fit.placement import (
     experts_on_cpu,
     gpu_share,
     placement,
-    speed_columns,
 )
+from modelvet.engine.fit.speed import speed_columns
 from modelvet.engine.hardware import HardwareSpec
 
 # The architecture numbers fit reads (the schema's, without their source) and the weights.
@@ -22,7 +22,10 @@ ARCHITECTURE_COLUMNS = (*ARCHITECTURE_FIELDS, "weights_bytes")
 
 
 def predict_one(
-    row: dict[str, Any], settings: RunSettings, hardware: HardwareSpec | None = None
+    row: dict[str, Any],
+    settings: RunSettings,
+    hardware: HardwareSpec | None = None,
+    depth_tokens: int | None = None,
 ) -> dict[str, Any]:
     """Memory columns, and with hardware also placement and speed, for one variant."""
     row = {name: None for name in ARCHITECTURE_COLUMNS} | row
@@ -40,6 +43,6 @@ def predict_one(
             frame.with_columns(placement(cap).alias("placement"))
             .with_columns(experts_on_cpu(cap).alias("experts_on_cpu"))
             .with_columns(gpu_share(cap).alias("gpu_share"))
-            .with_columns(speed_columns(cap))
+            .with_columns(speed_columns(cap, settings, depth_tokens))
         )
     return frame.row(0, named=True)

@@ -24,8 +24,9 @@ from modelvet.engine.fit.placement import (
     gpu_share,
     headroom,
     placement,
-    speed_columns,
 )
+from modelvet.engine.fit.speed import assumptions as speed_assumptions
+from modelvet.engine.fit.speed import speed_columns
 from modelvet.engine.hardware import GB, HardwareSpec, resolve_hardware
 from modelvet.engine.licence_rules import licence_outcomes
 from modelvet.engine.obligations import obligations
@@ -147,7 +148,7 @@ def evaluate(
     profile admits unknowns with `unknown_terms = "warn"`), for the variant and for every
     licence that binds its model.
     """
-    settings = RunSettings(profile.capability.context_tokens, profile.capability.kv_cache_type)
+    settings = profile.capability.run_settings()
     cap = Capacity.of(hardware)
     security = resolve_security(profile, prepared.catalog)
     inputs = PolicyInput(profile.organisation, security)
@@ -174,7 +175,7 @@ def evaluate(
         )
         .with_columns(experts_on_cpu(cap).alias("experts_on_cpu"))
         .with_columns(gpu_share(cap).alias("gpu_share"))
-        .with_columns(speed_columns(cap) + [headroom(cap)])
+        .with_columns(speed_columns(cap, settings) + [headroom(cap)])
         .with_columns(
             [expr.alias(f"fail:{name}") for name, expr in rules.items()]
             + [expr.alias(f"unknown:{name}") for name, expr in unknowns.items()]
@@ -248,7 +249,7 @@ def _rank(admissible: pl.DataFrame, scores: pl.DataFrame, profile: Profile) -> p
 
 
 def _header(prepared: PreparedCatalog, profile: Profile, hardware: HardwareSpec) -> dict:
-    settings = RunSettings(profile.capability.context_tokens, profile.capability.kv_cache_type)
+    settings = profile.capability.run_settings()
     return {
         "catalog_version": prepared.catalog.version,
         "profile": profile.model_dump(mode="json", exclude_none=True),
@@ -256,6 +257,7 @@ def _header(prepared: PreparedCatalog, profile: Profile, hardware: HardwareSpec)
         "settings": settings.describe(),
         "assumptions": [
             *assumptions(Capacity.of(hardware)),
+            *speed_assumptions(Capacity.of(hardware), settings),
             quality_assumption(),
             TRADE_OFFS[profile.capability.priority].describe(profile.capability.priority),
         ],
@@ -321,6 +323,6 @@ def memory_against_context(
     rows = prepared.variants.join(
         picks, on=["model_id", "quant", "publisher"], nulls_equal=True
     ).unique(subset=["model_id"], keep="first", maintain_order=True)
-    settings = RunSettings(profile.capability.context_tokens, profile.capability.kv_cache_type)
+    settings = profile.capability.run_settings()
     curves = context_curves(rows, settings, Capacity.of(hardware))
     return {key: [ContextPoint(**point) for point in points] for key, points in curves.items()}

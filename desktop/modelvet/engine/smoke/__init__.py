@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.fit import calibration
 from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.smoke.check import PreLoad, check_before_load
 from modelvet.engine.smoke.probes import battery
-from modelvet.engine.smoke.protocol import BUILTIN_CHAT_FORMAT, SmokeRequest
+from modelvet.engine.smoke.protocol import BUILTIN_CHAT_FORMAT, SmokeRequest, settings_fields
 from modelvet.engine.smoke.result import (
     SmokeResult,
     comparisons,
@@ -34,16 +35,18 @@ def build_request(
     settings = pre.settings
     return SmokeRequest(
         model_path=str(pre.facts.path),
-        context_tokens=settings.context_tokens,
-        flash_attention=settings.flash_attention,
-        kv_cache_type=settings.kv_cache_type,  # type: ignore[arg-type]
+        **settings_fields(settings),
         generate_tokens=generate_tokens,
         probes=[] if prompt else battery(tasks, languages),
         prompt=prompt,
         interactive=False,
         # A template that screens as dangerous (or is not Jinja) is never rendered: the
         # architecture's built-in chat format stands in for it.
-        chat_format=None if pre.template.renderable else BUILTIN_CHAT_FORMAT,
+        # No embedded template: the same built-in format, so the child never falls back on
+        # llama-cpp-python's own default; the result says which format stood in.
+        chat_format=None
+        if pre.template.renderable and pre.facts.chat_template
+        else BUILTIN_CHAT_FORMAT,
         architecture=pre.facts.architecture,
     )
 
@@ -68,6 +71,34 @@ def signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def _template_note(pre: PreLoad, events: list[dict[str, Any]]) -> str | None:
+    """Which built-in chat format stood in for a file that embeds no template."""
+    if pre.facts.chat_template:
+        return None
+    used = next((e.get("chat_format") for e in events if e["event"] == "loaded"), None)
+    return (
+        f"no chat template in the file: the built-in '{used or 'chatml'}' chat format for "
+        f"{pre.facts.architecture} stood in"
+    )
+
+
+def settings_mismatch(settings: RunSettings, events: list[dict[str, Any]]) -> list[str]:
+    """Where llama.cpp says it ran other settings than the prediction describes."""
+    applied: dict[str, str] = next(
+        (e.get("applied", {}) for e in events if e["event"] == "buffers"), {}
+    )
+    expected = {
+        "n_seq_max": str(settings.parallel_slots),
+        "n_ubatch": str(settings.ubatch),
+        "flash_attn": "enabled" if settings.flash_attention else "disabled",
+    }
+    return [
+        f"llama.cpp ran {key} = {applied[key]}, the prediction assumes {value}"
+        for key, value in expected.items()
+        if key in applied and applied[key] != value
+    ]
+
+
 def summarise(
     pre: PreLoad,
     events: list[dict[str, Any]],
@@ -89,6 +120,10 @@ def summarise(
     generated = (measured.generated_tokens or 0) > 0 or answered
     passed = finished and generated and error is None and not (cancelled or timed_out)
     probes_passed = sum(p.passed for p in probes)
+    silent = bool(probes) and not any(p.answer.strip() for p in probes)
+    if silent and passed:
+        passed = False
+        error = f"the model answered nothing to any of the {len(probes)} probes"
     if cancelled:
         verdict = "cancelled"
     elif timed_out:
@@ -102,14 +137,16 @@ def summarise(
             + (f", {speed:.1f} tokens/s" if speed else "")
             + (f", {probes_passed}/{len(probes)} probes passed" if probes else "")
         )
+    note = _template_note(pre, events)
+    mismatch = settings_mismatch(settings, events)  # then the table would compare two setups
     return SmokeResult(
         file=str(pre.facts.path),
         sha256=pre.sha256,
         catalog_model_id=pre.match.model_id,
         settings=settings.describe(),
-        checks=pre.checks,
+        checks=[*pre.checks, *([note] if note else []), *mismatch],
         measured=measured,
-        comparisons=comparisons(pre.predicted, measured),
+        comparisons=[] if mismatch else comparisons(pre.predicted, measured),
         bandwidth_bound_tokens_per_s=pre.predicted.get("bandwidth_bound_tokens_per_s"),
         probes=probes,
         probes_passed=probes_passed,
@@ -141,6 +178,8 @@ def run_smoke(
         timeout_s=timeout_s,
     )
     events = session.run()
-    return summarise(
+    result = summarise(
         pre, events, session.cancelled, session.timed_out, session.stderr_tail, session.exit_code
     )
+    calibration.record_from_smoke(pre, result)
+    return result

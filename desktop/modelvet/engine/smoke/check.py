@@ -16,6 +16,8 @@ from modelvet.engine.hardware import GB, HardwareSpec
 from modelvet.engine.inspect import CatalogMatch, match_catalog
 from modelvet.engine.template_screen import TemplateReport, screen_template
 
+SMOKE_DEPTH_TOKENS = 72
+
 
 @dataclass
 class PreLoad:
@@ -26,6 +28,7 @@ class PreLoad:
     predicted: dict[str, Any]
     checks: list[str]
     settings: RunSettings
+    hardware: HardwareSpec | None = None
 
 
 def check_before_load(
@@ -44,6 +47,7 @@ def check_before_load(
     `cancelled()` is asked while hashing and before detecting: yes raises Cancelled.
     """
     facts = read_gguf(path)
+    settings = settings.on_this_machine()  # the threads the child will be given, stated
     notes = []
     if facts.context_length and settings.context_tokens > facts.context_length:
         notes.append(
@@ -74,7 +78,9 @@ def check_before_load(
         raise Cancelled(f"stopped checking {path}")
     if callable(hardware):
         hardware = hardware()
-    predicted = predict_one(facts.architecture_row(), settings, hardware)
+    # Speed at the smoke run's own depth: its prompt (about 40 tokens) and half its generation.
+    depth = min(SMOKE_DEPTH_TOKENS, settings.context_tokens)
+    predicted = predict_one(facts.architecture_row(), settings, hardware, depth_tokens=depth)
     available = hardware.ram_available_gb or hardware.ram_gb
     needed_gb = predicted["total_bytes"] / GB
     if predicted["placement"] is None or needed_gb > available:
@@ -87,4 +93,4 @@ def check_before_load(
         checks.append(f"forced: {message}")
     else:
         checks.append(f"fits: {needed_gb:.2f} GB predicted, {available:.1f} GB available")
-    return PreLoad(facts, digest, match, template, predicted, checks, settings)
+    return PreLoad(facts, digest, match, template, predicted, checks, settings, hardware)

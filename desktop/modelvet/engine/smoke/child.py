@@ -26,6 +26,7 @@ from modelvet.engine.smoke.protocol import (
     SmokeRequest,
     builtin_chat_format,
     encode,
+    parse_applied,
     parse_buffers,
 )
 from modelvet.engine.template_sandbox import jinja_is_safe
@@ -95,6 +96,28 @@ def templates_never_compiled(active: bool) -> Iterator[None]:
         llama_chat_format.Jinja2ChatFormatter = real  # type: ignore[misc]
 
 
+@contextlib.contextmanager
+def sequence_slots(request: SmokeRequest) -> Iterator[None]:
+    """Size the context for `parallel_slots` sequences (sharing one cache if `kv_unified`), as
+    llama-server does; llama-cpp-python's constructor has no argument for either, so its
+    default context parameters are amended while it builds the context."""
+    from llama_cpp import llama_cpp as low_level
+
+    original = low_level.llama_context_default_params
+
+    def amended() -> Any:
+        params = original()
+        params.n_seq_max = request.parallel_slots
+        params.kv_unified = request.kv_unified
+        return params
+
+    low_level.llama_context_default_params = amended
+    try:
+        yield
+    finally:
+        low_level.llama_context_default_params = original
+
+
 def load(request: SmokeRequest) -> Any:
     import llama_cpp
 
@@ -106,13 +129,17 @@ def load(request: SmokeRequest) -> Any:
         request.chat_format is None and not jinja_is_safe()
     )
     start = time.perf_counter()
-    with captured_stderr() as log, templates_never_compiled(builtin):
+    with captured_stderr() as log, templates_never_compiled(builtin), sequence_slots(request):
         llm = llama_cpp.Llama(
             model_path=request.model_path,
             n_ctx=request.context_tokens,
+            n_batch=request.n_batch,
+            n_ubatch=request.n_ubatch,
             n_threads=request.n_threads,
+            n_threads_batch=request.n_threads,
             n_gpu_layers=request.gpu_layers,
             flash_attn=request.flash_attention,
+            swa_full=request.swa_full,
             type_k=kv_types[request.kv_cache_type],
             type_v=kv_types[request.kv_cache_type],
             # "chatml" until the built-in format is known: the embedded template never becomes
@@ -126,7 +153,8 @@ def load(request: SmokeRequest) -> Any:
             request.architecture,
             lambda marker: len(llm.tokenize(marker.encode(), add_bos=False, special=True)) == 1,
         )
-    emit("buffers", mib=parse_buffers("\n".join(log)))
+    text = "\n".join(log)
+    emit("buffers", mib=parse_buffers(text), applied=parse_applied(text))
     emit(
         "loaded",
         seconds=seconds,

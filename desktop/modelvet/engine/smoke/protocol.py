@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from modelvet.engine.fit.settings import RunSettings
+
 # The environment variable that tells the child which process started it (see child.py).
 PARENT_PID_VARIABLE = "MODELVET_PARENT_PID"
 EVENTS = ("stage", "buffers", "loaded", "timing", "probe", "token", "answer", "result", "error")
@@ -25,6 +27,11 @@ class SmokeRequest(BaseModel):
     flash_attention: bool = False
     kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
     gpu_layers: int = 0
+    swa_full: bool = True
+    n_batch: int = 512
+    n_ubatch: int = 512
+    parallel_slots: int = Field(1, ge=1, description="Sequences the cache is sized for")
+    kv_unified: bool = False
     generate_tokens: int = 64
     probes: list[ProbeSpec] = []
     prompt: str | None = None
@@ -35,6 +42,22 @@ class SmokeRequest(BaseModel):
     )
     architecture: str | None = None
     interactive: bool = Field(False, description="After the run, answer prompt lines on stdin")
+
+
+def settings_fields(settings: RunSettings) -> dict[str, Any]:
+    """The request fields that make llama.cpp run exactly the predicted configuration."""
+    return {
+        "context_tokens": settings.context_tokens,
+        "kv_cache_type": settings.kv_cache_type,
+        "flash_attention": settings.flash_attention,
+        "swa_full": settings.swa_full,
+        "n_batch": settings.batch,
+        "n_ubatch": settings.ubatch,
+        "parallel_slots": settings.parallel_slots,
+        "kv_unified": settings.kv_unified,
+        "n_threads": settings.threads,
+        "gpu_layers": settings.gpu_layers,
+    }
 
 
 class ProbeSpec(BaseModel):
@@ -110,3 +133,20 @@ def parse_buffers(log: str) -> dict[str, float]:
 
 
 SmokeRequest.model_rebuild()
+
+
+# The context settings llama.cpp states it applied (llama_context: …) and the cache sizes.
+_APPLIED = re.compile(
+    r"llama_context:\s+(?P<key>n_seq_max|n_ctx|n_batch|n_ubatch|flash_attn|kv_unified)\s*=\s*"
+    r"(?P<value>\S+)"
+)
+_SWA_CELLS = re.compile(r"creating\s+SWA KV cache, size = (?P<cells>\d+) cells")
+
+
+def parse_applied(log: str) -> dict[str, str]:
+    """What llama.cpp says it used: n_ctx, batches, slots, flash attention, SWA cache cells."""
+    applied = {m["key"]: m["value"] for m in _APPLIED.finditer(log)}
+    swa = _SWA_CELLS.search(log)
+    if swa:
+        applied["swa_cache_cells"] = swa["cells"]
+    return applied

@@ -136,6 +136,19 @@ class CapabilityPage(QWidget):
             "measured for each quantisation against speed above your minimum.",
         )
         self.priority.currentIndexChanged.connect(self._changed)
+        self.runtime = QComboBox()
+        for value, text in (
+            ("llama-server", "llama-server (flash attention, windowed cache, 4 slots)"),
+            ("llama-cpp-python", "llama-cpp-python (its defaults: full-size cache, 1 sequence)"),
+        ):
+            self.runtime.addItem(text, value)
+        add_row(
+            form,
+            "&Runtime",
+            self.runtime,
+            "Whose defaults the memory and speed predictions describe.",
+        )
+        self.runtime.currentIndexChanged.connect(self._changed)
         self.context.valueChanged.connect(self._changed)
         self.speed.valueChanged.connect(self._changed)
         self.languages.editingFinished.connect(self._changed)
@@ -163,6 +176,7 @@ class CapabilityPage(QWidget):
         self.languages.setText(", ".join(capability.languages))
         self.kv_type.setCurrentIndex(max(self.kv_type.findData(capability.kv_cache_type), 0))
         self.priority.setCurrentIndex(max(self.priority.findData(capability.priority), 0))
+        self.runtime.setCurrentIndex(max(self.runtime.findData(capability.runtime), 0))
         self._loading = False
 
     def value(self) -> Capability:
@@ -177,4 +191,5 @@ class CapabilityPage(QWidget):
             languages=languages or ["en"],
             kv_cache_type=self.kv_type.currentData(),
             priority=self.priority.currentData(),
+            runtime=self.runtime.currentData(),
         )

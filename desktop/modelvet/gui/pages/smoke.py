@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError
+from modelvet.engine.fit import calibration
 from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.hardware import HardwareSpec, detect
 from modelvet.engine.profile import Profile
@@ -258,9 +259,7 @@ class SmokePage(QWidget):
         self.report.clear()
         self.answer.clear()
         self.verdict.setText("")
-        self.settings = RunSettings(
-            self.context.value(), self.profile.capability.kv_cache_type, flash_attention=False
-        )
+        self.settings = self.profile.capability.run_settings().with_context(self.context.value())
         settings, force, catalog = self.settings, self.force.isChecked(), self.catalog
         hardware = self.hardware if self.hardware and self.hardware.origin == "detected" else None
 
@@ -363,6 +362,7 @@ class SmokePage(QWidget):
             history.record(self.result)
         except ModelVetError as error:  # a full disk must not lose the result on screen
             self.status.setText(f"Not kept in the history: {error.message()}")
+        calibration.record_from_smoke(self.pre, self.result)
         self.progress.setValue(100 if self.result.passed else 0)
         self.show_result(self.result)
         self.finishedRun.emit(self.result)

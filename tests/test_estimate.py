@@ -1,0 +1,78 @@
+"""`modelvet estimate`: one variant on the profile's hardware and runtime, the policy reported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from modelvet.engine.fit.estimate import estimate
+from modelvet.engine.profile import load_profile
+from tests.conftest import REPO
+
+PROFILE = REPO / "examples" / "us-defense-24gb.toml"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "modelvet", "estimate", "--profile", str(PROFILE), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_json_contract_and_a_blocked_model_is_still_estimated() -> None:
+    done = run("--model", "qwen3-30b-a3b", "--quant", "Q4_K_M", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["model_id"], result["quant"]) == ("qwen3-30b-a3b", "Q4_K_M")
+    memory = result["memory"]
+    assert {"weights_bytes", "kv_cache_bytes", "compute_bytes", "total_bytes"} <= set(memory)
+    assert result["placement"] in ("gpu", "gpu+cpu")
+    low, high = result["predicted_tokens_per_s_range"]
+    assert low < result["predicted_tokens_per_s"] < high
+    assert result["bandwidth_bound_tokens_per_s"] > result["predicted_tokens_per_s"]
+    context = load_profile(PROFILE).capability.context_tokens
+    assert result["depth_tokens"] == context // 2
+    assert result["runtime"]["runtime"] == "llama-server"
+    assert result["assumptions"]
+    # the profile blocks Chinese-origin models: reported, not filtered
+    assert result["policy"]["admitted"] is False
+    assert any(r["rule"] == "origin" for r in result["policy"]["reasons"])
+
+
+def test_decode_slows_as_the_cache_fills() -> None:
+    profile = load_profile(PROFILE)
+    empty = estimate(profile, "gpt-oss-20b", depth_tokens=0)
+    deep = estimate(profile, "gpt-oss-20b", depth_tokens=profile.capability.context_tokens)
+    assert deep.predicted_tokens_per_s is not None and empty.predicted_tokens_per_s is not None
+    assert deep.predicted_tokens_per_s < empty.predicted_tokens_per_s
+    assert deep.memory == empty.memory  # depth changes reads, not what is allocated
+
+
+def test_runtime_flags_change_the_prediction() -> None:
+    server = json.loads(run("--model", "gemma-3-27b-it", "--json").stdout)
+    python = json.loads(
+        run("--model", "gemma-3-27b-it", "--runtime", "llama-cpp-python", "--json").stdout
+    )
+    no_fa = json.loads(run("--model", "gemma-3-27b-it", "--no-flash-attention", "--json").stdout)
+    assert python["runtime"]["swa_full"] is True and server["runtime"]["swa_full"] is False
+    assert python["memory"]["kv_cache_bytes"] > server["memory"]["kv_cache_bytes"]
+    assert no_fa["runtime"]["flash_attention"] is False
+    assert no_fa["memory"]["compute_bytes"] > server["memory"]["compute_bytes"]
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (("--model", "qwen3-30b"), "qwen3-30b-a3b"),
+        (("--model", "glm-4.7-flash", "--quant", "Q3_K_S"), "Q4_K_M"),
+    ],
+)
+def test_unknown_model_or_quant_is_exit_2_naming_what_exists(args: tuple, names: str) -> None:
+    done = run(*args)
+    assert done.returncode == 2
+    assert names in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,95 @@
+"""The speed model's shape: per-token overhead, depth, layer splits, compute, ranges."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelvet.engine.fit.settings import RunSettings
+from modelvet.engine.fit.single import predict_one
+from modelvet.engine.hardware import Gpu, HardwareSpec
+
+SMALL = dict(  # a SmolLM2-135M-sized model
+    layers=30,
+    attention_heads=9,
+    kv_heads=3,
+    head_dim=64,
+    hidden_size=576,
+    vocab_size=49152,
+    weights_bytes=96_000_000,
+    total_params_b=0.135,
+)
+DENSE_8B = dict(
+    layers=32,
+    attention_heads=32,
+    kv_heads=8,
+    head_dim=128,
+    hidden_size=4096,
+    vocab_size=128256,
+    weights_bytes=4_920_000_000,
+    total_params_b=8.0,
+)
+
+
+def gpus(*bandwidths: float, memory_gb: float = 24, vendor: str = "nvidia") -> HardwareSpec:
+    return HardwareSpec(
+        name="t",
+        origin="profile",
+        ram_gb=128,
+        ram_bandwidth_gbs=80,
+        gpus=[
+            Gpu(name=f"RTX {i}", memory_gb=memory_gb, bandwidth_gbs=b, vendor=vendor)
+            for i, b in enumerate(bandwidths)
+        ],
+    )
+
+
+def test_a_tiny_model_on_a_big_gpu_is_held_back_by_per_token_overhead() -> None:
+    out = predict_one(SMALL, RunSettings(4096), gpus(3350, memory_gb=80))
+    assert out["bandwidth_bound_tokens_per_s"] > 10_000
+    assert out["predicted_tokens_per_s"] < 1_000
+
+
+def test_decode_slows_as_the_cache_fills() -> None:
+    hardware, settings = gpus(1008), RunSettings(32768)
+    speeds = [
+        predict_one(DENSE_8B, settings, hardware, depth_tokens=d)["predicted_tokens_per_s"]
+        for d in (0, 8192, 32768)
+    ]
+    assert speeds[0] > speeds[1] > speeds[2]
+
+
+def test_layers_split_over_cards_run_one_after_another() -> None:
+    """Two cards holding half the layers each: the slower card's half takes longer, the times
+    add, so the pair is slower than the fast card alone and faster than the slow one."""
+    settings = RunSettings(4096)
+    fast = predict_one(DENSE_8B, settings, gpus(1000))["predicted_tokens_per_s"]
+    slow = predict_one(DENSE_8B, settings, gpus(500))["predicted_tokens_per_s"]
+    both = predict_one(DENSE_8B, settings, gpus(1000, 500))["predicted_tokens_per_s"]
+    assert slow < both < fast
+    pair = predict_one(DENSE_8B, settings, gpus(1000, 500), depth_tokens=0)
+    harmonic = pair["bandwidth_bound_tokens_per_s"]
+    weights = DENSE_8B["weights_bytes"]
+    assert harmonic == pytest.approx(1 / (weights / 2 / 1000e9 + weights / 2 / 500e9), rel=0.05)
+
+
+def test_every_prediction_carries_a_range_and_its_bound() -> None:
+    out = predict_one(DENSE_8B, RunSettings(8192), gpus(1008))
+    assert out["predicted_tokens_per_s_low"] < out["predicted_tokens_per_s"]
+    assert out["predicted_tokens_per_s"] < out["predicted_tokens_per_s_high"]
+    assert out["speed_bound"] == "memory bandwidth"
+
+
+def test_cpu_decode_with_one_thread_is_bounded_by_arithmetic() -> None:
+    cpu = HardwareSpec(
+        name="cpu",
+        origin="profile",
+        ram_gb=64,
+        ram_bandwidth_gbs=80,
+        cpu_cores=16,
+        isa_flags=["avx2"],
+    )
+    one = RunSettings.preset("llama-cpp-python", 4096, threads=1, gpu_layers=0)
+    many = RunSettings.preset("llama-cpp-python", 4096, threads=16, gpu_layers=0)
+    slow = predict_one(DENSE_8B, one, cpu)["predicted_tokens_per_s"]
+    fast = predict_one(DENSE_8B, many, cpu)["predicted_tokens_per_s"]
+    assert slow < fast / 2
