@@ -299,10 +299,8 @@ def test_max_context_fits_and_one_step_more_would_not(hw: str) -> None:
             variants = [(same.quant, same.placement)] + [
                 (a.quant, a.placement) for a in same.alternatives
             ]
-            assert (model.quant, model.placement) in variants
+            assert (model.quant, model.placement) in variants, (model.model_id, most.f16)
             checked += 1
-            if checked >= 3:
-                break
     assert checked  # some model is limited by memory, not only by its own context length
 
 

@@ -64,10 +64,22 @@ def _name(kv: str, context: int) -> str:
     return f"_need_{kv}_{context}"
 
 
-def _grid(longest: int) -> tuple[int, ...]:
-    """The grid lengths needed to reach `longest` tokens."""
+def _grid(longest: int, kinks: tuple[int, ...] = ()) -> tuple[int, ...]:
+    """The grid lengths needed to reach `longest` tokens, and the kinks below it."""
     reach = [c for c in GRID if c < longest]
-    return (*reach, GRID[len(reach)]) if len(reach) < len(GRID) else GRID
+    grid = (*reach, GRID[len(reach)]) if len(reach) < len(GRID) else GRID
+    return tuple(sorted({*grid, *(k for k in kinks if k < grid[-1])}))
+
+
+def _kinks(frame: pl.DataFrame, settings: RunSettings) -> tuple[int, ...]:
+    """Contexts where a windowed sliding-window cache stops growing (window × sequences +
+    micro-batch, padded). Memory bends down there: a chord across such a bend would understate
+    it, so each becomes a grid length and every chord spans a straight or convex stretch."""
+    if settings.swa_full or "sliding_window" not in frame.columns:
+        return ()
+    windows = frame.get_column("sliding_window").drop_nulls().unique().to_list()
+    cells = (w * settings.window_sequences + settings.ubatch for w in windows)
+    return tuple(-(-c // CELL_PADDING) * CELL_PADDING for c in cells)
 
 
 def _max_context(kv: str, grid: tuple[int, ...]) -> pl.Expr:
@@ -114,7 +126,7 @@ def _longest(frame: pl.DataFrame) -> int:
 
 def plan_context(chosen: pl.DataFrame, settings: RunSettings, cap: Capacity) -> pl.DataFrame:
     """Adds `max_context_tokens` {f16, q8_0}: the longest context that keeps each placement."""
-    grid = _grid(_longest(chosen))
+    grid = _grid(_longest(chosen), _kinks(chosen, settings))
     local = ~pl.col("hosted") & pl.col("placement").is_not_null()
     maxima = pl.struct(
         *(pl.when(local).then(_max_context(kv, grid)).cast(pl.Int64).alias(kv) for kv in KV_TYPES)
@@ -132,7 +144,9 @@ def context_curves(
     rows: pl.DataFrame, settings: RunSettings, cap: Capacity
 ) -> dict[str, list[dict[str, int]]]:
     """model_id → [{context_tokens, f16_bytes, q8_0_bytes}], for variants with a placement."""
-    reach = [c for c in CURVE_GRID if c <= max(_longest(rows), CURVE_GRID[0])]
+    longest = max(_longest(rows), CURVE_GRID[0])
+    kinks = (k for k in _kinks(rows, settings) if k <= longest)
+    reach = sorted({*(c for c in CURVE_GRID if c <= longest), *kinks})
     frame = _with_needs(rows, settings, cap, tuple(reach))
     plans = _plan(frame, tuple(reach))
     return {row["model_id"]: row["context_plan"] for row in plans.iter_rows(named=True)}
