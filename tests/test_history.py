@@ -120,6 +120,7 @@ def test_a_recorder_killed_mid_write_loses_no_earlier_run() -> None:
     time.sleep(0.5)
     recorder.send_signal(signal.SIGKILL)
     recorder.wait(timeout=30)
+    recorder.stdout.close()
     files = [row["file"] for row in history.runs(limit=100_000)]
     assert files[-3:] == ["earlier-2.gguf", "earlier-1.gguf", "earlier-0.gguf"]
     assert len(files) > 3  # the recorder did write before it was killed

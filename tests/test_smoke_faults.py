@@ -172,7 +172,9 @@ def _interrupt_cli(
     cli.send_signal(signal.SIGINT)
     code = cli.wait(timeout=60)
     seconds = time.monotonic() - pressed
-    return code, "".join(lines) + cli.stderr.read(), seconds, started
+    with cli.stderr:
+        rest = cli.stderr.read()
+    return code, "".join(lines) + rest, seconds, started
 
 
 def test_ctrl_c_while_hashing_stops_before_any_load(big_gguf: Path) -> None:
@@ -301,6 +303,7 @@ def test_the_child_dies_with_a_killed_app(smol_gguf: Path) -> None:
         child.send_signal(signal.SIGSTOP)
         app.kill()
         app.wait(timeout=10)
+        app.stdout.close()
         gone, alive = psutil.wait_procs([child], timeout=10)
         assert alive == [], "the smoke child outlived the app that started it"
     finally:

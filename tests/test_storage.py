@@ -56,6 +56,7 @@ def kill_mid_write(target: Path, kind: str, seed: int) -> bytes:
     time.sleep(rng.uniform(0, 0.03))
     writer.send_signal(signal.SIGKILL)
     writer.wait(timeout=30)
+    writer.stdout.close()
     return target.read_bytes()
 
 

@@ -107,7 +107,10 @@ class SmokeSession:
             watchdog.cancel()
             self.exit_code = self._process.wait()
             drain.join(timeout=2)
+            pump.join(timeout=2)
             self.stderr_tail = "".join(stderr_lines[-20:])
+            for pipe in (stdout, stderr):  # the child is gone: its pipes are ours to close
+                pipe.close()
         return self.events
 
     def _on_timeout(self) -> None:
