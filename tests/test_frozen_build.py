@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,15 +46,15 @@ def clean_checkout(target: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def frozen(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """packaging/build.sh run on a clean checkout; the path of the frozen program."""
+def frozen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """packaging/build.sh run on a clean checkout; the path of the frozen program. The 450 MB
+    folder is removed afterwards (pytest keeps the last three runs' temporary folders)."""
     checkout = clean_checkout(tmp_path_factory.mktemp("checkout"))
     dist = tmp_path_factory.mktemp("dist")
-    environment = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "MODELVET_BUILD_DIR": str(tmp_path_factory.mktemp("pyinstaller-work")),
-    }
+    work = tmp_path_factory.mktemp("pyinstaller-work")
+    # The build sees only the checkout's code: the spec's pathex, no PYTHONPATH to the work tree.
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    environment |= {"PYTHON": sys.executable, "MODELVET_BUILD_DIR": str(work)}
     done = subprocess.run(
         ["bash", str(checkout / "packaging" / "build.sh"), str(dist)],
         env=environment,
@@ -64,7 +65,9 @@ def frozen(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     program = dist / "modelvet" / "modelvet"
     assert program.is_file() and os.access(program, os.X_OK), program
-    return program
+    yield program
+    for folder in (checkout, dist, work):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
