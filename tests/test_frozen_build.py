@@ -1,5 +1,6 @@
 """The frozen build: packaging/build.sh on a clean checkout gives a program that runs without
-Python — the command line, every wizard step offscreen, and the real smoke test of SmolLM2."""
+Python — the command line, every wizard step offscreen, both child processes (template sandbox,
+smoke child) and the real smoke test of SmolLM2."""
 
 from __future__ import annotations
 
@@ -173,6 +174,18 @@ def test_the_frozen_smoke_child_speaks_the_protocol(
     assert done.returncode == 2
     event = json.loads(done.stdout.strip().splitlines()[-1])
     assert event["event"] == "error" and "bad request" in event["message"]
+
+
+def test_inspect_renders_the_chat_template_in_the_frozen_sandbox(
+    frozen: Path, no_python: dict[str, str], smol_gguf: Path
+) -> None:
+    """The template sandbox child is `modelvet --template-sandbox` in a frozen build."""
+    done = run_frozen(frozen, no_python, "inspect", str(smol_gguf), "--json", timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["chat_template"]["present"] and report["chat_template"]["valid_jinja"]
+    assert report["chat_template"]["findings"] == []  # rendered in the sandbox, nothing flagged
+    assert report["catalog_match"] is not None
 
 
 def test_smoke_test_of_smollm2(frozen: Path, no_python: dict[str, str], smol_gguf: Path) -> None:
