@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.modelvet-installed
 
-.PHONY: run test lint snapshots bench clean catalog-manifest
+.PHONY: run test lint desktop-tools frozen snapshots bench clean catalog-manifest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,24 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# desktop-file-validate and appstreamcli check resources/desktop (tests/test_desktop_integration.py).
+# Installed with apt-get when missing and we are root, as on CI; CI fails without them, elsewhere
+# their tests skip and say why.
+desktop-tools:
+	@command -v desktop-file-validate >/dev/null && command -v appstreamcli >/dev/null \
+	|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	     && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq desktop-file-utils appstream >/dev/null 2>&1 \
+	          || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq desktop-file-utils appstream; }; }; } \
+	|| echo "desktop-file-utils and appstream are not installed (apt-get as root does it)"
+
+# The whole suite, including the frozen build (tests/test_frozen_build.py, marked slow).
+test: lint desktop-tools
 	$(BIN)/modelvet catalog validate
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
+
+# A one-folder program for machines without Python: dist/modelvet/modelvet (packaging/README.md).
+frozen: $(STAMP)
+	PYTHON=$(BIN)/python packaging/build.sh dist
 
 snapshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/modelvet gui --profile examples/us-defense-24gb.toml --snapshot docs/screenshots
@@ -42,4 +57,4 @@ catalog-manifest: $(STAMP)
 	$(BIN)/python -m modelvet.engine.catalog.integrity --write
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build dist
