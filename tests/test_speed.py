@@ -93,3 +93,18 @@ def test_cpu_decode_with_one_thread_is_bounded_by_arithmetic() -> None:
     slow = predict_one(DENSE_8B, one, cpu)["predicted_tokens_per_s"]
     fast = predict_one(DENSE_8B, many, cpu)["predicted_tokens_per_s"]
     assert slow < fast / 2
+
+
+def test_a_moe_file_reads_only_its_routed_experts() -> None:
+    from types import SimpleNamespace
+
+    from modelvet.engine.gguf_file import _active_parameters
+
+    tensors = [
+        SimpleNamespace(name="token_embd.weight", n_elements=1_000),
+        SimpleNamespace(name="blk.0.attn_q.weight", n_elements=1_000),
+        SimpleNamespace(name="blk.0.ffn_up_exps.weight", n_elements=128_000),
+    ]
+    # 8 of 128 experts: 2,000 dense + 8/128 of the experts' 128,000
+    assert _active_parameters(tensors, 128, 8) == 2_000 + 8_000
+    assert _active_parameters(tensors, None, None) is None

@@ -46,6 +46,7 @@ class GgufFacts:
     hidden_size: int | None
     vocab_size: int | None
     intermediate_size: int | None = None
+    active_parameter_count: int | None = None
     sliding_window: int | None = None
     sliding_window_layers: int | None = None
     full_attention_layers: int | None = None
@@ -72,9 +73,11 @@ class GgufFacts:
     def architecture_row(self) -> dict[str, Any]:
         """The columns `fit.memory` needs, for a one-row frame."""
         row = {name: getattr(self, name, None) for name in ARCHITECTURE_FIELDS}
+        active = self.active_parameter_count or self.parameter_count
         return row | {
             "weights_bytes": self.weights_bytes,
             "total_params_b": self.parameter_count / 1e9,
+            "active_params_b": active / 1e9,
         }
 
 
@@ -126,6 +129,15 @@ def _describe(value: Any) -> str:
     if isinstance(value, str):
         return f"the text {value[:40]!r}"
     return repr(value)
+
+
+def _active_parameters(tensors: list[Any], experts: int | None, routed: int | None) -> int | None:
+    """Parameters a token uses: all but the routed experts it does not reach (`*_exps`)."""
+    if not experts or not routed or routed >= experts:
+        return None
+    expert_params = sum(t.n_elements for t in tensors if "_exps" in t.name)
+    total = sum(t.n_elements for t in tensors)
+    return total - expert_params + expert_params * routed // experts
 
 
 def _widest(value: int | list[int] | None) -> int | None:
@@ -260,6 +272,8 @@ def read_gguf(path: str | Path) -> GgufFacts:
     file_type = _count(header, "general.file_type")
     kv_lora = _count(header, f"{arch}.attention.kv_lora_rank")
     geometry = _layer_geometry(header, arch, layers)
+    experts = _count(header, f"{arch}.expert_count")
+    routed = _count(header, f"{arch}.expert_used_count")
     head_dim = geometry.pop("head_dim", None)
     return GgufFacts(
         path=header.path,
@@ -283,8 +297,9 @@ def read_gguf(path: str | Path) -> GgufFacts:
         sliding_window=_count(header, f"{arch}.attention.sliding_window"),
         kv_lora_rank=kv_lora,
         qk_rope_head_dim=_count(header, f"{arch}.rope.dimension_count") if kv_lora else None,
-        experts_total=_count(header, f"{arch}.expert_count"),
-        experts_active=_count(header, f"{arch}.expert_used_count"),
+        experts_total=experts,
+        experts_active=routed,
+        active_parameter_count=_active_parameters(tensors, experts, routed),
         chat_template=_text(header, "tokenizer.chat_template"),
         license=_text(header, "general.license"),
         metadata=_general(header),

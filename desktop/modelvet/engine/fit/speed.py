@@ -39,15 +39,16 @@ class Backend:
     overhead_per_layer_s: float
     compute_efficiency: float
     mla_decode_efficiency: float  # share of FP16 FLOPS latent attention reaches when decoding
+    attention_efficiency: float  # share of FP16 FLOPS prompt attention over a deep cache reaches
 
 
 # Fitted by bench/bench_speed.py (see its table in the README); CPU from this project's own
 # smoke runs until published CPU rows are collected.
 BACKENDS = {
-    "cuda": Backend("cuda", "CUDA", 0.92, 0.0010, 0.000055, 0.65, 0.056),
-    "metal": Backend("metal", "Metal", 0.85, 0.0020, 0.000080, 0.80, 0.06),
-    "vulkan": Backend("vulkan", "Vulkan/ROCm", 0.80, 0.0020, 0.000080, 0.30, 0.03),
-    "cpu": Backend("cpu", "CPU", 0.75, 0.0002, 0.000010, 0.5, 0.05),
+    "cuda": Backend("cuda", "CUDA", 0.92, 0.0010, 0.000055, 0.65, 0.056, 0.65),
+    "metal": Backend("metal", "Metal", 0.85, 0.0020, 0.000080, 0.80, 0.06, 0.80),
+    "vulkan": Backend("vulkan", "Vulkan/ROCm", 0.80, 0.0020, 0.000080, 0.30, 0.05, 0.08),
+    "cpu": Backend("cpu", "CPU", 0.75, 0.0002, 0.000010, 0.5, 0.05, 0.5),
 }
 MOE_ROUTING_OVERHEAD_PER_LAYER_S = {"cuda": 0.000030, "metal": 0.000080, "vulkan": 0.000060}
 # The spread of measured ÷ predicted decode speed over the published table (10th and 90th
@@ -235,8 +236,9 @@ def _prefill(cap: Capacity, backend: Backend, settings: RunSettings, depth: int)
     if not (cap.gpu_flops and cap.gpu_bandwidth):
         return pl.lit(None, dtype=pl.Float64)
     batch = settings.ubatch
-    work = flops_per_token() + attention_flops(depth + batch / 2)
-    compute = work / (cap.gpu_flops * backend.compute_efficiency)
+    compute = flops_per_token() / (cap.gpu_flops * backend.compute_efficiency) + attention_flops(
+        depth + batch / 2
+    ) / (cap.gpu_flops * backend.attention_efficiency)
     weights = pl.col("weights_bytes") / (cap.gpu_bandwidth * backend.bandwidth_efficiency) / batch
     per_token = compute + weights
     return pl.when(pl.col("gpu_share") == 1.0).then(1.0 / per_token).otherwise(None)
