@@ -47,10 +47,7 @@ snapshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/modelvet gui --profile examples/us-defense-24gb.toml --snapshot docs/screenshots
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_recommend.py
-	$(BIN)/python bench/bench_startup.py
-	$(BIN)/python bench/bench_smoke.py
-	$(BIN)/python bench/bench_speed.py
+	PYTHON=$(BIN)/python bench/run --readme
 
 # After any change under catalog/: rewrite catalog/MANIFEST.sha256, which start-up checks.
 catalog-manifest: $(STAMP)

@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+import headline
 from modelvet.engine.catalog.loader import bundled_catalog
 from modelvet.engine.hardware import HardwareSpec, resolve_hardware
 from modelvet.engine.profile import (
@@ -167,6 +168,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="timed runs per bundled case")
     parser.add_argument("--big-runs", type=int, default=5, help="timed runs per 100k case")
     parser.add_argument("--variants", type=int, default=100_000)
+    headline.add_option(parser)
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -191,6 +193,14 @@ def main() -> None:
           f"{args.big_runs} timed runs per case")
     big_rows = bench_big(big, cases, args.big_runs)
 
+    headline.write(args.headline, [
+        (f"`recommend`, bundled catalog ({prepared.variants.height} variants), engine time",
+         " / ".join(f"{row[5]} ms" for row in small_rows) + " (median per profile)",
+         "well under 100 ms"),
+        (f"`recommend --json`, synthetic catalog of {big.variants.height:,} variants",
+         " / ".join(f"{row[9]} ms" for row in big_rows) + " (median per profile)",
+         "under 1 s"),
+    ])
     print(f"\n### recommend, bundled catalog (ms; catalog preparation {ms(prepare_s)} ms once "
           "per process, not included)\n")
     print(table(["profile", "variants", "recommended/excluded", "evaluate median",

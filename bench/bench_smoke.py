@@ -24,15 +24,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import headline
 from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.fit.single import predict_one
 from modelvet.engine.gguf_file import read_gguf
 from modelvet.engine.hardware import detect
 from modelvet.engine.inspect import predict_memory
-from modelvet.engine.smoke.protocol import SmokeRequest
+from modelvet.engine.smoke.protocol import SmokeRequest, settings_fields
 from modelvet.engine.smoke.runner import SmokeSession
 
 CONTEXT_TOKENS = 2048
+# The bare loop below is llama-cpp-python with its defaults: the harness runs the same preset.
+SETTINGS = RunSettings.preset("llama-cpp-python", CONTEXT_TOKENS)
 MIB = 2**20
 # The prompt and loop of `modelvet.engine.smoke.child.measure_generation`, copied: if the child's
 # prompt changes, the prompt-token counts printed below stop matching and the script says so.
@@ -75,8 +78,8 @@ def smol_gguf() -> Path:
 
 def run_harness(model: Path, tokens: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """(timing event, other events by name) of one SmokeSession run."""
-    request = SmokeRequest(model_path=str(model), context_tokens=CONTEXT_TOKENS,
-                           generate_tokens=tokens, probes=[])
+    request = SmokeRequest(model_path=str(model), generate_tokens=tokens, probes=[],
+                           **settings_fields(SETTINGS))
     session = SmokeSession(request, lambda event: None, timeout_s=600)
     events = {event["event"]: event for event in session.run()}
     if "timing" not in events:
@@ -99,8 +102,7 @@ def tokens_per_s(timing: dict[str, Any]) -> float:
 
 
 def memory_rows(model: Path, buffers_mib: dict[str, float]) -> list[list[str]]:
-    predicted = predict_memory(read_gguf(model), RunSettings(CONTEXT_TOKENS,
-                                                             flash_attention=False))
+    predicted = predict_memory(read_gguf(model), SETTINGS)
     measured_total = sum(buffers_mib.values())
     pairs = [("weights", predicted.weights_bytes, buffers_mib.get("model")),
              ("KV cache", predicted.kv_cache_bytes, buffers_mib.get("kv")),
@@ -126,6 +128,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=7, help="harness/bare pairs (at least 5)")
     parser.add_argument("--tokens", type=int, default=256, help="tokens to generate at most")
     parser.add_argument("--model", type=Path, default=None)
+    headline.add_option(parser)
     args = parser.parse_args()
     model = args.model or smol_gguf()
     print(f"model {model.name}, n_ctx {CONTEXT_TOKENS}, flash attention off, default threads, "
@@ -168,8 +171,7 @@ def main() -> None:
     prefill = {side: statistics.median(t["prompt_tokens"] / t["prompt_seconds"] for t in runs)
                for side, runs in (("harness", harness_runs), ("bare", bare_runs))}
     facts = read_gguf(model)
-    speed = predict_one(facts.architecture_row(),
-                        RunSettings(CONTEXT_TOKENS, flash_attention=False), hardware)
+    speed = predict_one(facts.architecture_row(), SETTINGS, hardware)
 
     print(f"\n### generation speed, {args.pairs} interleaved pairs, {generated} tokens each "
           f"({harness_runs[0]['n_threads']} thread(s))\n")
@@ -183,8 +185,16 @@ def main() -> None:
         ["ratio harness / bare (target ≥ 0.95)", f"{harness_median / bare_median:.3f}", "",
          "", f"{prefill['harness'] / prefill['bare']:.3f}"],
     ]))
-    print(f"\n### memory at n_ctx {CONTEXT_TOKENS}, no flash attention: predicted vs llama.cpp "
-          "buffers (MiB)\n")
+    headline.write(args.headline, [
+        ("smoke harness generation speed ÷ a bare llama-cpp-python loop",
+         f"{harness_median:.1f} vs {bare_median:.1f} tokens/s = "
+         f"{harness_median / bare_median:.3f}×", "≥ 0.95×"),
+        ("smoke: predicted ÷ measured decode speed, this CPU (SmolLM2)",
+         f"{speed['predicted_tokens_per_s']:.0f} predicted, {harness_median:.0f} measured "
+         f"({harness_median / speed['predicted_tokens_per_s']:.2f}×)", "—"),
+    ])
+    print(f"\n### memory at n_ctx {CONTEXT_TOKENS}, llama-cpp-python preset: predicted vs "
+          "llama.cpp buffers (MiB)\n")
     print(table(["buffer", "predicted", "llama.cpp", "error"], memory_rows(model, buffers)))
     print(f"\n### speed: predicted vs measured (RAM bandwidth {hardware.ram_bandwidth_gbs} GB/s, "
           "one-thread copy)\n")

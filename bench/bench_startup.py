@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import headline
+
 READY = re.compile(r"^ready\s+(?P<seconds>\d+(?:\.\d+)?)\s*$", re.MULTILINE)
 TARGET_S = 1.5
 
@@ -94,6 +96,24 @@ def import_profile(command: list[str], env: dict[str, str], timeout_s: float,
     return sorted(rows, reverse=True)[:top]
 
 
+def idle_memory_mib(command: list[str], env: dict[str, str], timeout_s: float) -> float:
+    """RSS of the app, first page shown, after it has sat idle for a moment."""
+    import psutil
+
+    idle = {**env, "MODELVET_IDLE_SECONDS": "4"}
+    with subprocess.Popen(command, env=idle, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        deadline = time.monotonic() + timeout_s
+        for line in process.stdout:
+            if READY.match(line) or time.monotonic() > deadline:
+                break
+        time.sleep(2.0)
+        rss = psutil.Process(process.pid).memory_info().rss
+        process.stdout.read()
+        process.wait(timeout=timeout_s)
+    return rss / 2**20
+
+
 def describe(start: Start) -> str:
     return (f"ready line after {start.ready_seen_s:.3f} s (process says "
             f"{start.ready_reported_s:.3f} s), exit after {start.wall_s:.3f} s")
@@ -112,6 +132,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per start")
     parser.add_argument("--importtime", action="store_true",
                         help="also list the slowest imports of one start")
+    headline.add_option(parser)
     args = parser.parse_args()
     command = [args.python, "-m", args.module]
     print(f"command: QT_QPA_PLATFORM=offscreen MODELVET_EXIT_WHEN_READY=1 {' '.join(command)}")
@@ -129,6 +150,7 @@ def main() -> int:
             print(f"GUI start failed: {error}", file=sys.stderr)
             return 1
         slowest = import_profile(command, env, args.timeout) if args.importtime else []
+        idle_mib = idle_memory_mib(command, env, args.timeout)
 
     print(f"\n### GUI cold start to the first interactive page, {args.runs} runs "
           f"(target < {TARGET_S} s)\n")
@@ -143,6 +165,12 @@ def main() -> int:
         for label, values in figures] + [
         ["first launch (empty MODELVET_HOME): spawn to `ready` line",
          f"{first.ready_seen_s:.3f}", "", ""]]))
+    print(f"\nidle memory of the running app (RSS, 2 s after the first page): {idle_mib:.0f} MiB")
+    ready = statistics.median(s.ready_seen_s for s in starts)
+    headline.write(args.headline, [
+        ("GUI cold start to the first interactive step", f"{ready:.2f} s median", "under 1.5 s"),
+        ("idle memory of the running app (RSS)", f"{idle_mib:.0f} MiB", "—"),
+    ])
     if slowest:
         print("\n### slowest imports of one start (cumulative, `python -X importtime`)\n")
         print(table(["module", "ms"], [[name.strip(), f"{us / 1000:.0f}"]

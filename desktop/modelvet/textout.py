@@ -61,9 +61,9 @@ def print_recommendation(result: Recommendation) -> None:
         if item.run_command:
             print(f"       run: {item.run_command}")
     print(f"\nExcluded ({len(result.excluded)}):")
-    for item in result.excluded:
-        print(f"  {item.name} ({item.developer}, {item.developer_country})")
-        for failure in item.reasons:
+    for excluded in result.excluded:
+        print(f"  {excluded.name} ({excluded.developer}, {excluded.developer_country})")
+        for failure in excluded.reasons:
             mark = "?" if failure.status == "unknown" else "✗"
             status = " (not established)" if failure.status == "unknown" else ""
             url = failure.clause_url

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from modelvet.engine.errors import ModelVetError
 from modelvet.gui.app import build_window
+from modelvet.gui.window import MainWindow
 
 SMOKE_TIMEOUT_S = 180
 
@@ -32,8 +33,8 @@ def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
-def _wait_for_smoke(app: QApplication, window: object) -> None:
-    smoke = window.smoke  # type: ignore[attr-defined]
+def _wait_for_smoke(app: QApplication, window: MainWindow) -> None:
+    smoke = window.smoke
     smoke.run_demo()
     deadline = time.monotonic() + SMOKE_TIMEOUT_S
     while smoke.result is None and time.monotonic() < deadline:
@@ -46,23 +47,24 @@ def snapshot(
     """Render each step; the results step also as its Excluded and Chart tabs."""
     folder.mkdir(parents=True, exist_ok=True)
     window = build_window(profile_path, detect_hardware=False)
-    controller = window.controller  # type: ignore[attr-defined]
+    controller = window.controller
     if controller.profile.hardware is None:
         from modelvet.engine.hardware import detect
 
-        window._detected(detect(measure_bandwidth=True))  # type: ignore[attr-defined]
+        window._detected(detect(measure_bandwidth=True))
     width, _, height = os.environ.get("MODELVET_SNAPSHOT_SIZE", "1280x820").partition("x")
-    window.resize(int(width), int(height))  # type: ignore[attr-defined]
-    window.show()  # type: ignore[attr-defined]
+    window.resize(int(width), int(height))
+    window.show()
     written = []
-    for index, page in enumerate(window.pages):  # type: ignore[attr-defined]
-        window.go_to(index)  # type: ignore[attr-defined]
+    for index, page in enumerate(window.pages):
+        window.go_to(index)
         controller.flush()
-        if page is window.smoke and with_smoke:  # type: ignore[attr-defined]
+        if page is window.smoke and with_smoke:
             _wait_for_smoke(app, window)
         _settle(app)
-        written.append(_save(window, folder, f"{index + 1:02d}-{_slug(page.title)}"))
-        if page is window.results:  # type: ignore[attr-defined]
+        title = page.title  # type: ignore[attr-defined]
+        written.append(_save(window, folder, f"{index + 1:02d}-{_slug(title)}"))
+        if page is window.results:
             for tab in range(1, page.tabs.count()):
                 if page.tabs.widget(tab) is page.context_chart:
                     page.select_top(3)  # memory against context compares models
@@ -71,8 +73,8 @@ def snapshot(
                 name = _slug(page.tabs.tabText(tab).replace("&", ""))
                 written.append(_save(window, folder, f"{index + 1:02d}-results-{name}"))
             page.tabs.setCurrentIndex(0)
-    window.smoke.shutdown()  # type: ignore[attr-defined]
-    window.close()  # type: ignore[attr-defined]
+    window.smoke.shutdown()
+    window.close()
     for path in written:
         print(path)
     return 0

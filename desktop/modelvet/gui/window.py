@@ -23,6 +23,7 @@ from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.plan import Plan
 from modelvet.engine.profile import Profile, Security, load_profile, save_profile
+from modelvet.engine.smoke.result import SmokeResult
 from modelvet.gui.controller import ProfileController
 from modelvet.gui.pages.capability import CapabilityPage
 from modelvet.gui.pages.export import ExportPage
@@ -50,7 +51,7 @@ class MainWindow(QMainWindow):
         self.export_job: Job | None = None
         self.plan_job: Job | None = None
         self.last_plan: Plan | None = None
-        self.last_smoke = None
+        self.last_smoke: SmokeResult | None = None
 
         self.welcome = WelcomePage(catalog, self.state.recent_profiles)
         self.security = SecurityPage(catalog)
@@ -90,7 +91,7 @@ class MainWindow(QMainWindow):
         self.steps.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.steps.setWordWrap(True)
         for number, page in enumerate(self.pages, start=1):
-            self.steps.addItem(f"{number}. {page.title}")
+            self.steps.addItem(f"{number}. {page.title}")  # type: ignore[attr-defined]
         self.stack = QStackedWidget()
         for page in self.pages:
             self.stack.addWidget(page)
@@ -279,7 +280,7 @@ class MainWindow(QMainWindow):
         if self.controller.profile.hardware is None:
             self.hardware.load(None, self.controller.detected)
 
-    def _smoke_done(self, result: object) -> None:
+    def _smoke_done(self, result: SmokeResult) -> None:
         self.last_smoke = result
 
     def _remember_folders(self, folders: list[str]) -> None:

@@ -128,16 +128,16 @@ class HardwarePage(QWidget):
         form = QFormLayout(self.numbers)
         self.ram = QDoubleSpinBox(maximum=100_000, decimals=1, suffix=" GB")
         add_row(form, "&RAM", self.ram, "System memory; 10 % is left to the operating system.")
-        self.bandwidth = QDoubleSpinBox(
-            maximum=100_000, decimals=1, suffix=" GB/s", specialValueText="unknown"
-        )
+        self.bandwidth = QDoubleSpinBox(maximum=100_000, decimals=1, suffix=" GB/s")
+        self.bandwidth.setSpecialValueText("unknown")
         add_row(
             form,
             "RAM &bandwidth",
             self.bandwidth,
             "Decides generation speed for layers on the CPU (DDR5-5600 dual channel: 89.6).",
         )
-        self.cores = QSpinBox(maximum=1024, specialValueText="unknown")
+        self.cores = QSpinBox(maximum=1024)
+        self.cores.setSpecialValueText("unknown")
         add_row(form, "CPU c&ores", self.cores, "Physical cores available to llama.cpp.")
         self.unified = QCheckBox("Unified memory")
         add_row(
@@ -286,10 +286,8 @@ class HardwarePage(QWidget):
     def _table_gpus(self) -> list[GpuSpec]:
         gpus = []
         for row in range(self.gpus.rowCount()):
-            cells = [
-                self.gpus.item(row, c).text().strip() if self.gpus.item(row, c) else ""
-                for c in range(3)
-            ]
+            items = [self.gpus.item(row, c) for c in range(3)]
+            cells = [item.text().strip() if item is not None else "" for item in items]
             try:
                 memory = float(cells[1])
                 bandwidth = float(cells[2]) if cells[2] else None

@@ -95,7 +95,8 @@ class SecurityPage(QWidget):
             self.sector,
             "Field-of-use bans are judged against it (a military-use ban matters to defense).",
         )
-        self.users = QSpinBox(maximum=2_000_000_000, singleStep=100, groupSeparatorShown=True)
+        self.users = QSpinBox(maximum=2_000_000_000, singleStep=100)
+        self.users.setGroupSeparatorShown(True)
         add_row(
             form,
             "Expected monthly &users",
