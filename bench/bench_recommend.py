@@ -114,7 +114,11 @@ def synthetic(prepared: PreparedCatalog, variant_count: int) -> PreparedCatalog:
     tasks = (prepared.tasks.join(used, left_on="model_id", right_on="_base")
              .drop("model_id").rename({"model_id_right": "model_id"})
              .select(prepared.tasks.columns))
-    return PreparedCatalog(prepared.catalog, variants, tasks)
+    # Each copy is bound by its original's licences (terms are per model id).
+    terms = (prepared.terms.join(used, left_on="model_id", right_on="_base")
+             .drop("model_id").rename({"model_id_right": "model_id"})
+             .select(prepared.terms.columns))
+    return PreparedCatalog(prepared.catalog, variants, tasks, terms)
 
 
 def bench_bundled(prepared: PreparedCatalog, cases: dict[str, tuple[Profile, HardwareSpec]],
