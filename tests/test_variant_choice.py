@@ -164,6 +164,7 @@ HARDWARE = {
     "8 GB GPU": _hardware(8, 32),
     "16 GB GPU": _hardware(16, 32),
     "24 GB GPU": _hardware(24),
+    "24 GB GPU, 128 GB RAM": _hardware(24, 128),
     "2x24 GB GPU": _hardware(24, 128, gpus=2),
     "48 GB GPU": _hardware(48, 128),
     "CPU only": HardwareSpec(
@@ -236,6 +237,7 @@ def test_quality_and_speed_priorities_order_as_named(results, hw: str) -> None:
         ("16 GB GPU", "24 GB GPU"),
         ("24 GB GPU", "48 GB GPU"),
         ("24 GB GPU", "2x24 GB GPU"),
+        ("24 GB GPU", "24 GB GPU, 128 GB RAM"),
     ],
 )
 @pytest.mark.parametrize("priority", list(TRADE_OFFS))
@@ -282,8 +284,19 @@ def test_alternatives_obey_the_same_policy_rules() -> None:
 # --- context planning and the command line ---------------------------------------------------
 
 
+def _keeps_placement(model: RecommendedModel, hw: str, context: int, kv: str) -> bool:
+    profile = _profile(context=context)
+    profile.capability.kv_cache_type = kv  # type: ignore[assignment]
+    same = _by_id(recommend(profile, HARDWARE[hw])).get(model.model_id)
+    if same is None:
+        return False
+    variants = [(same.quant, same.placement)] + [(a.quant, a.placement) for a in same.alternatives]
+    return (model.quant, model.placement) in variants
+
+
 @pytest.mark.parametrize("hw", ["16 GB GPU", "24 GB GPU", "48 GB GPU"])
-def test_max_context_fits_and_one_step_more_would_not(hw: str) -> None:
+def test_max_context_fits_and_twice_as_much_would_not(hw: str) -> None:
+    """The reported maximum keeps the placement; twice as much does not (a factor-2 bound)."""
     result = recommend(_profile(context=8192), HARDWARE[hw])
     checked = 0
     for model in _by_id(result).values():
@@ -291,15 +304,12 @@ def test_max_context_fits_and_one_step_more_would_not(hw: str) -> None:
         assert most is not None and most.f16 is not None and most.q8_0 is not None
         assert most.f16 <= most.q8_0 <= (model.context_length or math.inf)
         assert most.f16 >= 8192  # the requested context fits, so at least that much
-        if most.f16 < (model.context_length or 0):
-            # Re-run at the reported maximum: the same variant keeps its placement.
-            again = recommend(_profile(context=most.f16), HARDWARE[hw])
-            same = _by_id(again).get(model.model_id)
-            assert same is not None
-            variants = [(same.quant, same.placement)] + [
-                (a.quant, a.placement) for a in same.alternatives
-            ]
-            assert (model.quant, model.placement) in variants, (model.model_id, most.f16)
+        for kv, tokens in (("f16", most.f16), ("q8_0", most.q8_0)):
+            if tokens >= (model.context_length or 0) or (kv == "q8_0" and checked >= 4):
+                continue
+            assert _keeps_placement(model, hw, tokens, kv), (model.model_id, kv, tokens)
+            if checked < 4 and 2 * tokens <= (model.context_length or 0):
+                assert not _keeps_placement(model, hw, 2 * tokens, kv), (model.model_id, kv)
             checked += 1
     assert checked  # some model is limited by memory, not only by its own context length
 
@@ -410,3 +420,12 @@ def test_each_alternative_alone_is_recommended_as_listed(hw: str) -> None:
         if checked >= 6:
             break
     assert checked >= 4
+
+
+def test_without_bandwidth_figures_a_close_gpu_variant_still_beats_a_split() -> None:
+    rows = _variants(("Q8_0", "gpu+cpu", 40.0), ("Q4_K_M", "gpu", 118.0)).with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("predicted_tokens_per_s"),
+        pl.lit(None, dtype=pl.Boolean).alias("meets_speed_target"),
+    )
+    assert _choice(rows, "balanced") == ("Q4_K_M", "gpu")
+    assert _choice(rows, "quality") == ("Q8_0", "gpu+cpu")

@@ -79,7 +79,11 @@ def _set_aside(rows: pl.DataFrame, trade: TradeOff) -> pl.Series:
         splits.join(on_gpu, on="model_id")
         .filter(
             (pl.col("_gpu_loss") - pl.col("quality_loss_pct") < trade.gpu_margin_pct)
-            & (pl.col("_gpu_speed") >= pl.col("predicted_tokens_per_s").fill_null(0.0))
+            # Speeds unknown (no bandwidth figure): a GPU-only variant counts as the faster.
+            & (
+                pl.col("_gpu_speed").fill_null(float("inf"))
+                >= pl.col("predicted_tokens_per_s").fill_null(0.0)
+            )
         )
         .select(keys)
         .unique()
