@@ -429,3 +429,17 @@ def test_without_bandwidth_figures_a_close_gpu_variant_still_beats_a_split() -> 
     )
     assert _choice(rows, "balanced") == ("Q4_K_M", "gpu")
     assert _choice(rows, "quality") == ("Q8_0", "gpu+cpu")
+
+
+def test_run_command_spells_out_the_runtime_the_prediction_describes() -> None:
+    """A prediction for llama-cpp-python's defaults still gets a command that realises it."""
+    profile = _profile()
+    profile.capability.runtime = "llama-cpp-python"  # type: ignore[assignment]
+    for model in list(_by_id(recommend(profile, HARDWARE["24 GB GPU"])).values())[:5]:
+        command = model.run_command or ""
+        assert " -np 1 " in command and " -fa off " in command and "--swa-full" in command
+        assert " -b 512 -ub 512 " in command and " -t 8" in command  # half the 16 cores
+    for model in list(_by_id(recommend(_profile(), HARDWARE["24 GB GPU"])).values())[:5]:
+        command = model.run_command or ""
+        assert " -np 4 --kv-unified " in command and " -fa on " in command
+        assert "--swa-full" not in command and command.endswith(" -t 16")
