@@ -29,7 +29,7 @@ def _variants(*rows: tuple[str, str, float]) -> pl.DataFrame:
     """(quant, placement, tokens/s) → a frame of one model's admissible variants."""
     records: list[dict[str, Any]] = []
     for quant, where, speed in rows:
-        loss, _ = quality_basis(quant)
+        loss, basis = quality_basis(quant)
         records.append(
             {
                 "model_id": "m",
@@ -39,6 +39,7 @@ def _variants(*rows: tuple[str, str, float]) -> pl.DataFrame:
                 "predicted_tokens_per_s": speed,
                 "meets_speed_target": speed >= 10,
                 "quality_loss_pct": loss,
+                "quality_basis": basis,
                 "memory_headroom": 0.3,
                 "total_bytes": 1,
                 "publisher": "p",
@@ -443,3 +444,11 @@ def test_run_command_spells_out_the_runtime_the_prediction_describes() -> None:
         command = model.run_command or ""
         assert " -np 4 --kv-unified " in command and " -fa on " in command
         assert "--swa-full" not in command and command.endswith(" -t 16")
+
+
+def test_reason_says_when_the_better_variant_was_too_slow() -> None:
+    rows = _variants(("Q8_0", "gpu", 8.0), ("Q4_K_M", "gpu", 14.0))
+    chosen = choose(order_variants(rows, "quality", 10.0), "quality").row(0, named=True)
+    assert chosen["quant"] == "Q4_K_M"
+    assert chosen["variant_choice"].endswith("instead of Q8_0 fully on the GPU at 8 tokens/s, "
+                                             "below your speed floor")
