@@ -187,10 +187,6 @@ def results() -> dict[tuple[str, str], Recommendation]:
     }
 
 
-def _with_alternatives(result: Recommendation) -> list[RecommendedModel]:
-    return [m for m in _by_id(result).values() if m.alternatives]
-
-
 @pytest.mark.parametrize("hw", list(HARDWARE))
 def test_balanced_never_keeps_a_split_a_close_gpu_variant_beats(results, hw: str) -> None:
     margin = TRADE_OFFS["balanced"].gpu_margin_pct
@@ -206,13 +202,17 @@ def test_balanced_never_keeps_a_split_a_close_gpu_variant_beats(results, hw: str
             ), (model.model_id, model.quant, alternative.quant)
 
 
-def test_with_24_gb_the_top_picks_run_on_the_gpu_where_a_variant_can(results) -> None:
-    result = results["24 GB GPU", "balanced"]
-    top = list(_by_id(result).values())[:10]
+def test_with_24_gb_the_top_picks_run_on_the_gpu_unless_that_costs_too_much(results) -> None:
+    """Split only where every GPU-only variant loses the margin or more (or is too slow)."""
+    margin = TRADE_OFFS["balanced"].gpu_margin_pct
+    top = list(_by_id(results["24 GB GPU", "balanced"]).values())[:10]
     for model in top:
-        on_gpu = [a for a in model.alternatives if a.placement == "gpu"]
-        assert model.placement == "gpu" or not on_gpu, model.model_id
         assert model.variant_choice and model.variant_choice.startswith("variant: ")
+        if model.placement == "gpu":
+            continue
+        for alternative in (a for a in model.alternatives if a.placement == "gpu"):
+            cost = (alternative.quality_loss_pct or 0) - (model.quality_loss_pct or 0)
+            assert cost >= margin or not alternative.meets_speed_target, model.model_id
     assert sum(m.placement == "gpu" for m in top) >= 5  # the catalog has such models: not vacuous
 
 
@@ -316,7 +316,7 @@ def test_max_context_fits_and_twice_as_much_would_not(hw: str) -> None:
 
 
 @pytest.mark.parametrize("hw", ["24 GB GPU", "2x24 GB GPU", "CPU only"])
-def test_memory_against_context_grows_and_crosses_the_limit_at_the_maximum(hw: str) -> None:
+def test_memory_against_context_grows_and_matches_the_prediction(hw: str) -> None:
     from modelvet.engine.rank.recommend import memory_against_context
 
     profile = _profile()
