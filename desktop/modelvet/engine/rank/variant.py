@@ -35,9 +35,9 @@ class TradeOff:
 
     def describe(self, priority: str) -> str:
         return (
-            f"{priority} priority: a fully-on-GPU variant is preferred to a split when it costs "
-            f"less than {self.gpu_margin_pct:g} % more perplexity; each doubling of speed above "
-            f"the floor is worth {self.speed_pct_per_doubling:g} % perplexity"
+            f"{priority} priority: GPU-only beats a split costing under "
+            f"{self.gpu_margin_pct:g} % more perplexity; each doubling of speed above the floor "
+            f"is worth {self.speed_pct_per_doubling:g} %"
         )
 
 
