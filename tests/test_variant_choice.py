@@ -29,7 +29,7 @@ def _variants(*rows: tuple[str, str, float]) -> pl.DataFrame:
     """(quant, placement, tokens/s) → a frame of one model's admissible variants."""
     records: list[dict[str, Any]] = []
     for quant, where, speed in rows:
-        loss, _ = quality_basis(quant)
+        loss, basis = quality_basis(quant)
         records.append(
             {
                 "model_id": "m",
@@ -39,6 +39,7 @@ def _variants(*rows: tuple[str, str, float]) -> pl.DataFrame:
                 "predicted_tokens_per_s": speed,
                 "meets_speed_target": speed >= 10,
                 "quality_loss_pct": loss,
+                "quality_basis": basis,
                 "memory_headroom": 0.3,
                 "total_bytes": 1,
                 "publisher": "p",
@@ -164,6 +165,7 @@ HARDWARE = {
     "8 GB GPU": _hardware(8, 32),
     "16 GB GPU": _hardware(16, 32),
     "24 GB GPU": _hardware(24),
+    "24 GB GPU, 128 GB RAM": _hardware(24, 128),
     "2x24 GB GPU": _hardware(24, 128, gpus=2),
     "48 GB GPU": _hardware(48, 128),
     "CPU only": HardwareSpec(
@@ -185,10 +187,6 @@ def results() -> dict[tuple[str, str], Recommendation]:
     }
 
 
-def _with_alternatives(result: Recommendation) -> list[RecommendedModel]:
-    return [m for m in _by_id(result).values() if m.alternatives]
-
-
 @pytest.mark.parametrize("hw", list(HARDWARE))
 def test_balanced_never_keeps_a_split_a_close_gpu_variant_beats(results, hw: str) -> None:
     margin = TRADE_OFFS["balanced"].gpu_margin_pct
@@ -204,13 +202,17 @@ def test_balanced_never_keeps_a_split_a_close_gpu_variant_beats(results, hw: str
             ), (model.model_id, model.quant, alternative.quant)
 
 
-def test_with_24_gb_the_top_picks_run_on_the_gpu_where_a_variant_can(results) -> None:
-    result = results["24 GB GPU", "balanced"]
-    top = list(_by_id(result).values())[:10]
+def test_with_24_gb_the_top_picks_run_on_the_gpu_unless_that_costs_too_much(results) -> None:
+    """Split only where every GPU-only variant loses the margin or more (or is too slow)."""
+    margin = TRADE_OFFS["balanced"].gpu_margin_pct
+    top = list(_by_id(results["24 GB GPU", "balanced"]).values())[:10]
     for model in top:
-        on_gpu = [a for a in model.alternatives if a.placement == "gpu"]
-        assert model.placement == "gpu" or not on_gpu, model.model_id
         assert model.variant_choice and model.variant_choice.startswith("variant: ")
+        if model.placement == "gpu":
+            continue
+        for alternative in (a for a in model.alternatives if a.placement == "gpu"):
+            cost = (alternative.quality_loss_pct or 0) - (model.quality_loss_pct or 0)
+            assert cost >= margin or not alternative.meets_speed_target, model.model_id
     assert sum(m.placement == "gpu" for m in top) >= 5  # the catalog has such models: not vacuous
 
 
@@ -236,6 +238,7 @@ def test_quality_and_speed_priorities_order_as_named(results, hw: str) -> None:
         ("16 GB GPU", "24 GB GPU"),
         ("24 GB GPU", "48 GB GPU"),
         ("24 GB GPU", "2x24 GB GPU"),
+        ("24 GB GPU", "24 GB GPU, 128 GB RAM"),
     ],
 )
 @pytest.mark.parametrize("priority", list(TRADE_OFFS))
@@ -282,8 +285,19 @@ def test_alternatives_obey_the_same_policy_rules() -> None:
 # --- context planning and the command line ---------------------------------------------------
 
 
+def _keeps_placement(model: RecommendedModel, hw: str, context: int, kv: str) -> bool:
+    profile = _profile(context=context)
+    profile.capability.kv_cache_type = kv  # type: ignore[assignment]
+    same = _by_id(recommend(profile, HARDWARE[hw])).get(model.model_id)
+    if same is None:
+        return False
+    variants = [(same.quant, same.placement)] + [(a.quant, a.placement) for a in same.alternatives]
+    return (model.quant, model.placement) in variants
+
+
 @pytest.mark.parametrize("hw", ["16 GB GPU", "24 GB GPU", "48 GB GPU"])
-def test_max_context_fits_and_one_step_more_would_not(hw: str) -> None:
+def test_max_context_fits_and_twice_as_much_would_not(hw: str) -> None:
+    """The reported maximum keeps the placement; twice as much does not (a factor-2 bound)."""
     result = recommend(_profile(context=8192), HARDWARE[hw])
     checked = 0
     for model in _by_id(result).values():
@@ -291,21 +305,18 @@ def test_max_context_fits_and_one_step_more_would_not(hw: str) -> None:
         assert most is not None and most.f16 is not None and most.q8_0 is not None
         assert most.f16 <= most.q8_0 <= (model.context_length or math.inf)
         assert most.f16 >= 8192  # the requested context fits, so at least that much
-        if most.f16 < (model.context_length or 0):
-            # Re-run at the reported maximum: the same variant keeps its placement.
-            again = recommend(_profile(context=most.f16), HARDWARE[hw])
-            same = _by_id(again).get(model.model_id)
-            assert same is not None
-            variants = [(same.quant, same.placement)] + [
-                (a.quant, a.placement) for a in same.alternatives
-            ]
-            assert (model.quant, model.placement) in variants, (model.model_id, most.f16)
+        for kv, tokens in (("f16", most.f16), ("q8_0", most.q8_0)):
+            if tokens >= (model.context_length or 0) or (kv == "q8_0" and checked >= 4):
+                continue
+            assert _keeps_placement(model, hw, tokens, kv), (model.model_id, kv, tokens)
+            if checked < 4 and 2 * tokens <= (model.context_length or 0):
+                assert not _keeps_placement(model, hw, 2 * tokens, kv), (model.model_id, kv)
             checked += 1
     assert checked  # some model is limited by memory, not only by its own context length
 
 
 @pytest.mark.parametrize("hw", ["24 GB GPU", "2x24 GB GPU", "CPU only"])
-def test_memory_against_context_grows_and_crosses_the_limit_at_the_maximum(hw: str) -> None:
+def test_memory_against_context_grows_and_matches_the_prediction(hw: str) -> None:
     from modelvet.engine.rank.recommend import memory_against_context
 
     profile = _profile()
@@ -410,3 +421,34 @@ def test_each_alternative_alone_is_recommended_as_listed(hw: str) -> None:
         if checked >= 6:
             break
     assert checked >= 4
+
+
+def test_without_bandwidth_figures_a_close_gpu_variant_still_beats_a_split() -> None:
+    rows = _variants(("Q8_0", "gpu+cpu", 40.0), ("Q4_K_M", "gpu", 118.0)).with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("predicted_tokens_per_s"),
+        pl.lit(None, dtype=pl.Boolean).alias("meets_speed_target"),
+    )
+    assert _choice(rows, "balanced") == ("Q4_K_M", "gpu")
+    assert _choice(rows, "quality") == ("Q8_0", "gpu+cpu")
+
+
+def test_run_command_spells_out_the_runtime_the_prediction_describes() -> None:
+    """A prediction for llama-cpp-python's defaults still gets a command that realises it."""
+    profile = _profile()
+    profile.capability.runtime = "llama-cpp-python"  # type: ignore[assignment]
+    for model in list(_by_id(recommend(profile, HARDWARE["24 GB GPU"])).values())[:5]:
+        command = model.run_command or ""
+        assert " -np 1 " in command and " -fa off " in command and "--swa-full" in command
+        assert " -b 512 -ub 512 " in command and " -t 8" in command  # half the 16 cores
+    for model in list(_by_id(recommend(_profile(), HARDWARE["24 GB GPU"])).values())[:5]:
+        command = model.run_command or ""
+        assert " -np 4 --kv-unified " in command and " -fa on " in command
+        assert "--swa-full" not in command and command.endswith(" -t 16")
+
+
+def test_reason_says_when_the_better_variant_was_too_slow() -> None:
+    rows = _variants(("Q8_0", "gpu", 8.0), ("Q4_K_M", "gpu", 14.0))
+    chosen = choose(order_variants(rows, "quality", 10.0), "quality").row(0, named=True)
+    assert chosen["quant"] == "Q4_K_M"
+    assert chosen["variant_choice"].endswith("instead of Q8_0 fully on the GPU at 8 tokens/s, "
+                                             "below your speed floor")

@@ -88,10 +88,11 @@ def _why_not(margin: float) -> pl.Expr:
 def _traded(priority: str) -> pl.Expr:
     """The chosen variant's sentence: against the best-quality and the fastest alternatives."""
     chosen = pl.format(
-        "{}, {}, perplexity +{} % over FP16 (llama.cpp's measurement)",
+        "{}, {}, perplexity +{} % over FP16 ({})",
         _variant(),
         _speed(pl.col("predicted_tokens_per_s")),
         _pct(pl.col("quality_loss_pct")),
+        pl.col("quality_basis").fill_null("llama.cpp's measurement"),
     )
     cost = pl.col("quality_loss_pct") - pl.col("b_quality_loss_pct")
     gave_up_speed = pl.col("f_predicted_tokens_per_s") > pl.col("predicted_tokens_per_s")
@@ -100,6 +101,15 @@ def _traded(priority: str) -> pl.Expr:
         .then(None)
         .when(pl.col("alternative_count") == 0)
         .then(pl.format("variant: {}; the only admissible variant", chosen))
+        .when((cost > 0) & ~pl.col("b__fast") & pl.col("_fast"))
+        .then(
+            pl.format(
+                "variant: {}, instead of {} at {}, below your speed floor",
+                chosen,
+                _variant("b_"),
+                _speed(pl.col("b_predicted_tokens_per_s")),
+            )
+        )
         .when(cost > 0)
         .then(
             pl.format(
@@ -135,7 +145,7 @@ def _chosen_beside(columns: list[str]) -> pl.Expr:
 
 def _by(order: str, prefix: str, arg: str) -> list[pl.Expr]:
     """Within a model: the variant with the least loss (`arg_min`) or the most speed."""
-    columns = ["quant", "placement", "predicted_tokens_per_s", "quality_loss_pct"]
+    columns = ["quant", "placement", "predicted_tokens_per_s", "quality_loss_pct", "_fast"]
     at = getattr(pl.col(order), arg)()
     return [pl.col(c).get(at).alias(prefix + c) for c in columns]
 

@@ -3,7 +3,8 @@
 `-ngl` follows the placement: every layer on the GPU(s) (999 is llama.cpp's "all"), none on the
 CPU, and for a layer split the whole layers that fit in the GPU share fit predicted; an MoE model
 split the `--cpu-moe` way keeps every layer's routed experts in RAM (`--n-cpu-moe <layers>`).
-Context, KV cache type and flash attention are those of the prediction; `-t` the CPU cores.
+Context, slots, batches, KV cache type, flash attention, the sliding-window cache and threads are
+those of the prediction.
 """
 
 from __future__ import annotations
@@ -41,12 +42,18 @@ def run_command(settings: RunSettings, cpu_cores: int | None, images: bool = Fal
     With `images` (a vision task), a variant whose projector file the catalog names loads it.
     """
     kv = settings.kv_cache_type
+    threads = settings.threads_on(cpu_cores)
+    # Every setting the prediction assumed is spelled out, so the command realises it even when
+    # the prediction describes another runtime's defaults (llama-cpp-python: one slot, no flash
+    # attention, a full-size sliding-window cache, batch 512).
     fixed = (
-        f" -c {settings.context_tokens}"
+        f" -c {settings.context_tokens} -np {settings.parallel_slots}"
+        + (" --kv-unified" if settings.kv_unified and settings.parallel_slots > 1 else "")
+        + f" -b {settings.batch} -ub {settings.ubatch}"
         f" -fa {'on' if settings.flash_attention else 'off'}"
         f" --cache-type-k {kv} --cache-type-v {kv}"
-        + (" --swa-full" if getattr(settings, "swa_full", False) else "")
-        + (f" -t {cpu_cores}" if cpu_cores else "")
+        + (" --swa-full" if settings.swa_full else "")
+        + (f" -t {threads}" if threads else "")
     )
     experts = pl.when(pl.col("experts_on_cpu").fill_null(False)).then(
         pl.format(" --n-cpu-moe {}", pl.col("layers"))

@@ -1,13 +1,12 @@
 """Context planning: memory against context length, and the longest context that still fits.
 
-For each chosen variant, memory is predicted with the fit formulas at context lengths 1K, 4K, …,
-16M tokens (up to the longest context among the variants), with an f16 and a q8_0 KV cache. The
-largest context that fits keeps the variant in its placement (a model fully on the GPU stays
-fully on the GPU): between two lengths on the grid memory is interpolated along the chord. Once
-the sliding windows are full (a few thousand tokens), memory grows linearly or faster with
-context, so there the chord never understates it and the figure errs low; below that a window
-still filling could make it err high by part of one window's cache. It is rounded down to
-llama.cpp's 256-cell padding and capped at the model's own context length.
+For each chosen variant, memory is predicted with the fit formulas, once per KV type, at context
+lengths 1K, 4K, …, 16M tokens (up to the longest context among the variants, and no further
+than some variant still fits) and where a sliding window stops growing. The largest context that
+fits keeps the variant in its placement (a model fully on the GPU stays fully on the GPU).
+Between two grid lengths memory grows along a straight or convex stretch (the bends where a
+window fills are grid lengths), so the chord never understates it and the figure errs low. It is
+rounded down to llama.cpp's 256-cell padding and capped at the model's own context length.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import polars as pl
 
 from modelvet.engine.fit.memory import CELL_PADDING, RunSettings, memory_columns
 from modelvet.engine.fit.placement import Capacity
-from modelvet.engine.fit.quants import KV_BYTES_PER_ELEMENT
 
 KV_TYPES = ("f16", "q8_0")
 # Every fourth power of two: each grid length costs one pass of the fit formulas per KV type.
@@ -40,24 +38,17 @@ def _room(cap: Capacity) -> pl.Expr:
     )
 
 
-def _f16_needs(settings: RunSettings, cap: Capacity) -> list[pl.Expr]:
-    """Bytes needed at this context with an f16 cache (one compute buffer per GPU in a split),
-    and the KV cache's share of them."""
-    f16 = replace(settings, kv_cache_type="f16")
-    parts = {e.meta.output_name(): e for e in memory_columns(f16)}
+def _need(settings: RunSettings, cap: Capacity) -> pl.Expr:
+    """Bytes needed at these settings, counting one compute buffer per GPU in a layer split.
+
+    Each KV type takes its own pass: not every cached byte shrinks with the KV type (a hybrid
+    model's recurrent state stays f32), so one type's figure cannot be rescaled from another's.
+    """
+    parts = {e.meta.output_name(): e for e in memory_columns(settings)}
     total = pl.col("weights_bytes") + pl.sum_horizontal(parts.values())
     extra = parts["compute_bytes"] * max(cap.gpu_count - 1, 0)
     need = pl.when(pl.col("placement") == "multi-gpu").then(total + extra).otherwise(total)
-    context = settings.context_tokens
-    return [need.alias(_name("f16", context)), parts["kv_cache_bytes"].alias(f"_kv_{context}")]
-
-
-def _q8_need(context: int) -> pl.Expr:
-    """A q8_0 cache holds the same elements at 34 bytes per 32 instead of 2 bytes each."""
-    saved = 1 - KV_BYTES_PER_ELEMENT["q8_0"] / KV_BYTES_PER_ELEMENT["f16"]
-    return (pl.col(_name("f16", context)) - pl.col(f"_kv_{context}") * saved).alias(
-        _name("q8_0", context)
-    )
+    return need.alias(_name(settings.kv_cache_type, settings.context_tokens))
 
 
 def _name(kv: str, context: int) -> str:
@@ -114,10 +105,36 @@ def _plan(frame: pl.DataFrame, grid: tuple[int, ...]) -> pl.DataFrame:
 def _with_needs(
     frame: pl.DataFrame, settings: RunSettings, cap: Capacity, grid: tuple[int, ...]
 ) -> pl.DataFrame:
-    needs = [need for c in grid for need in _f16_needs(replace(settings, context_tokens=c), cap)]
-    return frame.with_columns(*needs, _room(cap).alias("_room")).with_columns(
-        _q8_need(c) for c in grid
-    )
+    needs = [
+        _need(replace(settings, context_tokens=c, kv_cache_type=kv), cap)
+        for kv in KV_TYPES
+        for c in grid
+    ]
+    return frame.with_columns(*needs, _room(cap).alias("_room"))
+
+
+def _needs_until_full(
+    frame: pl.DataFrame, settings: RunSettings, cap: Capacity, grid: tuple[int, ...]
+) -> pl.DataFrame:
+    """Need at each grid length, the longer lengths only while some variant still fits.
+
+    Each length costs a pass of the fit formulas per KV type, so the passes stop once no variant
+    fits (or the models' own context lengths are passed); the lengths left out never fit.
+    """
+    out = frame.with_columns(_room(cap).alias("_room"))
+    for index, context in enumerate(grid):
+        out = out.with_columns(
+            _need(replace(settings, context_tokens=context, kv_cache_type=kv), cap)
+            for kv in KV_TYPES
+        )
+        fits = pl.any_horizontal(pl.col(_name(kv, context)) <= pl.col("_room") for kv in KV_TYPES)
+        if not out.select((fits & (pl.col("context_length") > context)).any()).item():
+            return out.with_columns(
+                pl.lit(float("inf")).alias(_name(kv, c))
+                for kv in KV_TYPES
+                for c in grid[index + 1 :]
+            )
+    return out
 
 
 def _longest(frame: pl.DataFrame) -> int:
@@ -131,9 +148,8 @@ def plan_context(chosen: pl.DataFrame, settings: RunSettings, cap: Capacity) -> 
     maxima = pl.struct(
         *(pl.when(local).then(_max_context(kv, grid)).cast(pl.Int64).alias(kv) for kv in KV_TYPES)
     )
-    return chosen.with_columns(
-        _with_needs(chosen, settings, cap, grid).select(maxima.alias("max_context_tokens"))
-    )
+    needs = _needs_until_full(chosen, settings, cap, grid)
+    return chosen.with_columns(needs.select(maxima.alias("max_context_tokens")))
 
 
 # The chart draws a few models: every power of two, from 1K tokens.

@@ -50,8 +50,8 @@ def quality_assumption() -> str:
     """The one sentence that names the table every measured loss comes from."""
     table = quality_table()
     return (
-        f"quantisation quality = perplexity increase over FP16 that llama.cpp measured for each "
-        f"quantisation type on {table.measured_on} ({table.source}); larger models lose less"
+        f"quantisation quality = perplexity increase over FP16, llama.cpp's table for "
+        f"{table.measured_on.split(',')[0]} ({table.source})"
     )
 
 

@@ -35,9 +35,9 @@ class TradeOff:
 
     def describe(self, priority: str) -> str:
         return (
-            f"{priority} priority: a fully-on-GPU variant is preferred to a split when it costs "
-            f"less than {self.gpu_margin_pct:g} % more perplexity; each doubling of speed above "
-            f"the floor is worth {self.speed_pct_per_doubling:g} % perplexity"
+            f"{priority} priority: GPU-only beats a split costing under "
+            f"{self.gpu_margin_pct:g} % more perplexity; each doubling of speed above the floor "
+            f"is worth {self.speed_pct_per_doubling:g} %"
         )
 
 
@@ -79,7 +79,11 @@ def _set_aside(rows: pl.DataFrame, trade: TradeOff) -> pl.Series:
         splits.join(on_gpu, on="model_id")
         .filter(
             (pl.col("_gpu_loss") - pl.col("quality_loss_pct") < trade.gpu_margin_pct)
-            & (pl.col("_gpu_speed") >= pl.col("predicted_tokens_per_s").fill_null(0.0))
+            # Speeds unknown (no bandwidth figure): a GPU-only variant counts as the faster.
+            & (
+                pl.col("_gpu_speed").fill_null(float("inf"))
+                >= pl.col("predicted_tokens_per_s").fill_null(0.0)
+            )
         )
         .select(keys)
         .unique()
