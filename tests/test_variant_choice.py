@@ -20,7 +20,7 @@ from modelvet.engine.rank.alternatives import choose
 from modelvet.engine.rank.quality import quality_basis, quality_table
 from modelvet.engine.rank.recommend import recommend
 from modelvet.engine.rank.result import Recommendation, RecommendedModel
-from modelvet.engine.rank.variant import TRADE_OFFS, order_variants, value
+from modelvet.engine.rank.variant import TRADE_OFFS, four_bit_loss_pct, order_variants, value
 
 # --- the trade-off on hand-made variants ----------------------------------------------------
 
@@ -69,8 +69,8 @@ CASES = [
         [("Q8_0", "gpu", 60.0), ("Q4_K_M", "gpu", 100.0)],
         {"quality": "Q8_0", "balanced": "Q8_0", "speed": "Q4_K_M"},
     ),
-    # A GPU variant that costs much more quality (Q3_K_M: +10.5 %) does not beat a split under
-    # balanced; under speed it does.
+    # A GPU variant that costs much more quality (Q3_K_M: +10.5 %, below 4-bit) does not beat a
+    # split under balanced; under speed it does.
     (
         [("Q4_K_M", "gpu+cpu", 20.0), ("Q3_K_M", "gpu", 60.0)],
         {"quality": "Q4_K_M", "balanced": "Q4_K_M", "speed": "Q3_K_M"},
@@ -79,6 +79,11 @@ CASES = [
     (
         [("Q8_0", "gpu+cpu", 5.0), ("Q4_K_M", "gpu+cpu", 15.0)],
         {"quality": "Q4_K_M", "balanced": "Q4_K_M", "speed": "Q4_K_M"},
+    ),
+    # A 4-bit GPU variant beats a split under balanced even past the 3 % margin (Q4_0: +7.5 %).
+    (
+        [("Q8_0", "gpu+cpu", 44.0), ("Q4_0", "gpu", 250.0)],
+        {"quality": "Q8_0", "balanced": "Q4_0", "speed": "Q4_0"},
     ),
     # Multi-GPU counts as fully on the GPUs.
     (
@@ -198,7 +203,10 @@ def test_balanced_never_keeps_a_split_a_close_gpu_variant_beats(results, hw: str
                 alternative.placement in ("gpu", "multi-gpu")
                 and alternative.meets_speed_target
                 and (alternative.predicted_tokens_per_s or 0) >= (model.predicted_tokens_per_s or 0)
-                and (alternative.quality_loss_pct or 0) - (model.quality_loss_pct or 0) < margin
+                and (
+                    (alternative.quality_loss_pct or 0) - (model.quality_loss_pct or 0) < margin
+                    or (alternative.quality_loss_pct or 0) <= four_bit_loss_pct()
+                )
             ), (model.model_id, model.quant, alternative.quant)
 
 
@@ -212,7 +220,10 @@ def test_with_24_gb_the_top_picks_run_on_the_gpu_unless_that_costs_too_much(resu
             continue
         for alternative in (a for a in model.alternatives if a.placement == "gpu"):
             cost = (alternative.quality_loss_pct or 0) - (model.quality_loss_pct or 0)
-            assert cost >= margin or not alternative.meets_speed_target, model.model_id
+            below_four_bit = (alternative.quality_loss_pct or 0) > four_bit_loss_pct()
+            assert (cost >= margin and below_four_bit) or not alternative.meets_speed_target, (
+                model.model_id
+            )
     assert sum(m.placement == "gpu" for m in top) >= 5  # the catalog has such models: not vacuous
 
 

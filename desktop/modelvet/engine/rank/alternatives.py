@@ -59,9 +59,9 @@ def _why_not(margin: float) -> pl.Expr:
         .when(pl.col("set_aside_for_gpu") & ~pl.col("c_set_aside_for_gpu"))
         .then(
             pl.format(
-                "not fully on the GPU, and {} is, at less than {} % more perplexity",
+                "not fully on the GPU, and {} is, at {} % more perplexity",
                 pl.col("c_quant"),
-                pl.lit(f"{margin:g}"),
+                _pct(pl.col("c_quality_loss_pct") - pl.col("quality_loss_pct")),
             )
         )
         .when(gained > 0)

@@ -6,8 +6,10 @@ loss llama.cpp measured for its quantisation type, see `quality.py`):
 1. Variants that meet the speed floor come before those that do not.
 2. A variant split between GPU and CPU (or on the CPU) is set aside when a variant of the same
    model runs fully on the GPU, meets the floor, is at least as fast, and costs less than the
-   priority's `gpu_margin_pct` more perplexity: a split pays in speed, prompt processing and
-   memory pressure for a quality difference too small to matter.
+   priority's `gpu_margin_pct` more perplexity — or, under balanced and speed, is itself a
+   4-bit quantisation or better (its loss at most the worst 4-bit type's in llama.cpp's table):
+   a split pays in speed, prompt processing and memory pressure for a quality difference too
+   small to matter, and 4-bit is where common practice still trusts a quantisation.
 3. Among the rest the highest value wins:
        value = −quality_loss_pct + speed_pct_per_doubling × log2(tokens/s ÷ floor)
                − tight_fit_pct × (share of the last 10 % of memory used)
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from modelvet.engine.rank.quality import quality_table
+
 ON_GPU = ("gpu", "multi-gpu")
 TIGHT_HEADROOM = 0.10
 
@@ -32,19 +36,34 @@ class TradeOff:
     gpu_margin_pct: float
     speed_pct_per_doubling: float
     tight_fit_pct: float = 0.5
+    four_bit_on_gpu: bool = False  # a GPU-only 4-bit (or better) variant beats any split
 
     def describe(self, priority: str) -> str:
+        four_bit = (
+            f", or at most {four_bit_loss_pct():.1f} % in all (a 4-bit quantisation or better)"
+            if self.four_bit_on_gpu
+            else ""
+        )
         return (
             f"{priority} priority: GPU-only beats a split costing under "
-            f"{self.gpu_margin_pct:g} % more perplexity; each doubling of speed above the floor "
-            f"is worth {self.speed_pct_per_doubling:g} %"
+            f"{self.gpu_margin_pct:g} % more perplexity{four_bit}; each doubling of speed above "
+            f"the floor is worth {self.speed_pct_per_doubling:g} %"
         )
+
+    def gpu_loss_ceiling_pct(self) -> float:
+        return four_bit_loss_pct() if self.four_bit_on_gpu else float("-inf")
+
+
+def four_bit_loss_pct() -> float:
+    """The worst perplexity loss among the 4-bit types llama.cpp measured (Q4_*, IQ4_*)."""
+    table = quality_table().loss_pct
+    return max(loss for quant, loss in table.items() if quant.startswith(("Q4_", "IQ4_")))
 
 
 TRADE_OFFS: dict[str, TradeOff] = {
     "quality": TradeOff(gpu_margin_pct=0.5, speed_pct_per_doubling=0.25),
-    "balanced": TradeOff(gpu_margin_pct=3.0, speed_pct_per_doubling=1.0),
-    "speed": TradeOff(gpu_margin_pct=10.0, speed_pct_per_doubling=5.0),
+    "balanced": TradeOff(gpu_margin_pct=3.0, speed_pct_per_doubling=1.0, four_bit_on_gpu=True),
+    "speed": TradeOff(gpu_margin_pct=10.0, speed_pct_per_doubling=5.0, four_bit_on_gpu=True),
 }
 
 
@@ -78,7 +97,10 @@ def _set_aside(rows: pl.DataFrame, trade: TradeOff) -> pl.Series:
     beaten = (
         splits.join(on_gpu, on="model_id")
         .filter(
-            (pl.col("_gpu_loss") - pl.col("quality_loss_pct") < trade.gpu_margin_pct)
+            (
+                (pl.col("_gpu_loss") - pl.col("quality_loss_pct") < trade.gpu_margin_pct)
+                | (pl.col("_gpu_loss") <= trade.gpu_loss_ceiling_pct())
+            )
             # Speeds unknown (no bandwidth figure): a GPU-only variant counts as the faster.
             & (
                 pl.col("_gpu_speed").fill_null(float("inf"))
