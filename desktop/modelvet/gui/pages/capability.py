@@ -75,9 +75,9 @@ class CapabilityPage(QWidget):
             minimum=256,
             maximum=10_000_000,
             singleStep=1024,
-            groupSeparatorShown=True,
             suffix=" tokens",
         )
+        self.context.setGroupSeparatorShown(True)
         add_row(
             form,
             "Conte&xt length",
@@ -113,12 +113,12 @@ class CapabilityPage(QWidget):
             "ISO 639-1 codes, comma-separated; the smoke test asks one question in each.",
         )
         self.kv_type = QComboBox()
-        for value, text in (
+        for kv_type, text in (
             ("f16", "f16 (default, exact)"),
             ("q8_0", "q8_0 (half the memory)"),
             ("q4_0", "q4_0 (a quarter, some quality loss)"),
         ):
-            self.kv_type.addItem(text, value)
+            self.kv_type.addItem(text, kv_type)
         add_row(
             form,
             "&KV cache type",
@@ -126,8 +126,8 @@ class CapabilityPage(QWidget):
             "llama.cpp can store the attention cache quantised to fit longer contexts.",
         )
         self.priority = QComboBox()
-        for value, text in _PRIORITIES:
-            self.priority.addItem(text, value)
+        for priority, text in _PRIORITIES:
+            self.priority.addItem(text, priority)
         add_row(
             form,
             "Pr&iority",
@@ -137,11 +137,11 @@ class CapabilityPage(QWidget):
         )
         self.priority.currentIndexChanged.connect(self._changed)
         self.runtime = QComboBox()
-        for value, text in (
+        for runtime, text in (
             ("llama-server", "llama-server (flash attention, windowed cache, 4 slots)"),
             ("llama-cpp-python", "llama-cpp-python (its defaults: full-size cache, 1 sequence)"),
         ):
-            self.runtime.addItem(text, value)
+            self.runtime.addItem(text, runtime)
         add_row(
             form,
             "&Runtime",
