@@ -142,3 +142,17 @@ def test_full_disk_and_read_only_folder_are_one_line_errors(
     history = out["history"]
     assert history["code"] == 2 and "Traceback" not in history["stderr"], history
     assert history["stderr"].count("\n") == 1, history
+
+
+def test_a_killed_writers_temporary_file_is_cleared_once_stale(tmp_path: Path) -> None:
+    from modelvet.engine.storage import STALE_TEMPORARY_S, atomic_write_bytes
+
+    target = tmp_path / "record.pdf"
+    stale = tmp_path / ".record.pdf.abc123.tmp"  # as a SIGKILLed writer leaves it
+    fresh = tmp_path / ".record.pdf.def456.tmp"  # perhaps another writer, right now
+    for leftover in (stale, fresh):
+        leftover.write_bytes(b"half a report")
+    old = time.time() - STALE_TEMPORARY_S - 60
+    os.utime(stale, (old, old))
+    atomic_write_bytes(target, b"the whole report")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, "record.pdf"]
