@@ -256,6 +256,7 @@ def test_the_wizard_refuses_a_hostile_file_and_keeps_working(qtbot, corpus: Path
     qtbot.addWidget(page)
     for case in ("nested-array-bogus-count", "tensor-shape-overflows", "truncated-at-24"):
         page.start(corpus / f"{case}.gguf")
+        qtbot.waitUntil(lambda: page.verdict.text() != "", timeout=HANG_LIMIT_S * 1000)
         qtbot.waitUntil(lambda: not page.busy(), timeout=HANG_LIMIT_S * 1000)
         assert page.verdict.text().startswith("✗ Not loaded: "), page.verdict.text()
         assert str(corpus / f"{case}.gguf") in page.verdict.text()

@@ -93,6 +93,7 @@ def test_gui_cancel_while_hashing_never_loads_the_model(qtbot, big_gguf: Path) -
     qtbot.waitUntil(lambda: page.status.text().startswith("hashing"), timeout=60_000)
     page.cancel()  # the user presses Cancel while the file is being hashed
     qtbot.waitUntil(lambda: not page.busy(), timeout=int(CANCEL_LIMIT_S * 1000))
+    qtbot.waitUntil(lambda: "not loaded" in page.verdict.text(), timeout=2000)
     qtbot.wait(300)  # anything queued after the cancel gets its chance to (wrongly) launch
     assert page.process is None and page.result is None
     assert "not loaded" in page.verdict.text()
