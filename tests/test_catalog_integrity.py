@@ -207,3 +207,15 @@ def test_the_wizard_says_it_runs_an_altered_catalog(
     assert label is not None
     assert "running an altered catalog: licenses.toml changed" in label.text()
     window.smoke.shutdown()  # type: ignore[attr-defined]
+
+
+def test_a_tampered_imported_catalog_is_named_at_start_up(publisher: dict[str, Path]) -> None:
+    assert modelvet("catalog", "import", str(publisher["archive"])).returncode == 0
+    from modelvet.engine.catalog.loader import imported_catalog_dir
+
+    imported = imported_catalog_dir()
+    assert imported is not None
+    with (imported / "policies.toml").open("a") as handle:
+        handle.write("# loosened\n")
+    done = modelvet("catalog", "list")
+    assert "running an altered catalog: policies.toml changed" in done.stderr

@@ -117,3 +117,11 @@ def test_generated_headers_give_a_report_or_a_clear_error(
     for key, (value_type, payload) in kvs:
         craft.kv(key, value_type, payload)
     _outcome(craft.build()[0], test_catalog)
+
+
+@FUZZ
+@given(st.binary(max_size=2048), st.sampled_from([2, 3]))
+def test_random_bytes_after_a_sound_preamble_give_a_report_or_a_clear_error(
+    test_catalog: Catalog, tail: bytes, version: int
+) -> None:
+    _outcome(b"GGUF" + struct.pack("<I", version) + tail, test_catalog)

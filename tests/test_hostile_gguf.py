@@ -246,3 +246,23 @@ def test_discovery_marks_files_that_are_not_gguf(corpus: Path, tmp_path: Path) -
     assert found["wrong-magic.gguf"] == "not a GGUF file (no GGUF magic at the start)"
     assert found["version-4.gguf"] == "unsupported GGUF version 4 (ModelVet reads 2 and 3)"
     assert "implausible header" in str(found["absurd-key-count.gguf"])
+
+
+def test_the_wizard_refuses_a_hostile_file_and_keeps_working(qtbot, corpus: Path) -> None:
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.gui.pages.smoke import SmokePage
+
+    page = SmokePage(bundled_catalog(), [])
+    qtbot.addWidget(page)
+    for case in ("nested-array-bogus-count", "tensor-shape-overflows", "truncated-at-24"):
+        page.start(corpus / f"{case}.gguf")
+        qtbot.waitUntil(lambda: page.verdict.text() != "", timeout=HANG_LIMIT_S * 1000)
+        assert page.verdict.text().startswith("✗ Not loaded: "), page.verdict.text()
+        assert str(corpus / f"{case}.gguf") in page.verdict.text()
+        # and the page is idle again, ready for another file
+        qtbot.waitUntil(
+            lambda: page.demo_button.isEnabled() and not page.cancel_button.isEnabled(),
+            timeout=HANG_LIMIT_S * 1000,
+        )
+        assert page.process is None
+    page.shutdown()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import psutil
 import pytest
 
 from modelvet.engine.catalog import bundled_catalog, load_catalog
-from modelvet.engine.errors import Cancelled
+from modelvet.engine.errors import Cancelled, ModelVetError
 from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.smoke import build_request, check_before_load, history, summarise
@@ -88,18 +89,11 @@ def test_gui_cancel_while_hashing_never_loads_the_model(qtbot, big_gguf: Path) -
     page = SmokePage(bundled_catalog(), [])
     qtbot.addWidget(page)
     page.set_context(page.profile, MACHINE)
-    pressed: list[float] = []
-
-    def cancel_once_hashing(text: str) -> None:
-        if text.startswith("hashing") and not pressed:
-            pressed.append(time.monotonic())
-            page.cancel()
-
     page.start(big_gguf)
-    assert page.job is not None
-    page.job.progressed.connect(cancel_once_hashing)
-    qtbot.waitUntil(lambda: bool(pressed), timeout=60_000)
+    qtbot.waitUntil(lambda: page.status.text().startswith("hashing"), timeout=60_000)
+    page.cancel()  # the user presses Cancel while the file is being hashed
     qtbot.waitUntil(lambda: not page.busy(), timeout=int(CANCEL_LIMIT_S * 1000))
+    qtbot.waitUntil(lambda: "not loaded" in page.verdict.text(), timeout=2000)
     qtbot.wait(300)  # anything queued after the cancel gets its chance to (wrongly) launch
     assert page.process is None and page.result is None
     assert "not loaded" in page.verdict.text()
@@ -334,3 +328,42 @@ def test_the_wizard_reports_a_killed_child_and_keeps_working(qtbot, smol_gguf: P
     page.start(smol_gguf)  # the page is ready for the next run
     qtbot.waitUntil(lambda: page.result is not None and page.result.passed, timeout=180_000)
     page.shutdown()
+
+
+# --- The file that is loaded is the file that was checked ----------------------------------
+
+
+@pytest.fixture
+def smol_copy(smol_gguf: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "smol-copy.gguf"
+    shutil.copyfile(smol_gguf, copy)
+    return copy
+
+
+def test_a_file_rewritten_while_it_is_hashed_is_refused(smol_copy: Path) -> None:
+    def touch(done: int, total: int) -> None:  # someone writes to the file mid-hash
+        with smol_copy.open("r+b") as handle:
+            handle.seek(total - 1)
+            handle.write(b"\0")
+
+    with pytest.raises(ModelVetError, match="changed while it was being checked"):
+        check_before_load(smol_copy, load_catalog(), RunSettings(1024), MACHINE, progress=touch)
+
+
+@pytest.mark.parametrize("how", ["rewritten", "replaced"])
+def test_a_file_changed_after_its_checks_is_not_loaded(smol_copy: Path, how: str) -> None:
+    pre = check_before_load(smol_copy, load_catalog(), RunSettings(1024), MACHINE)
+    if how == "rewritten":
+        with smol_copy.open("ab") as handle:
+            handle.write(b"\0" * 32)
+    else:  # another file renamed over it
+        other = smol_copy.with_name("other.gguf")
+        shutil.copyfile(smol_copy, other)
+        os.replace(other, smol_copy)
+    session = SmokeSession(build_request(pre, ["general"], ["en"]), lambda e: None, timeout_s=60)
+    events = session.run()
+    result = summarise(pre, events, exit_code=session.exit_code)
+    assert not result.passed and not any(e["event"] == "loaded" for e in events)
+    assert result.error == (
+        "FileChanged: the file changed after it was checked; it was not loaded"
+    )

@@ -142,3 +142,57 @@ def test_full_disk_and_read_only_folder_are_one_line_errors(
     history = out["history"]
     assert history["code"] == 2 and "Traceback" not in history["stderr"], history
     assert history["stderr"].count("\n") == 1, history
+
+
+def test_a_killed_writers_temporary_file_is_cleared_once_stale(tmp_path: Path) -> None:
+    from modelvet.engine.storage import STALE_TEMPORARY_S, atomic_write_bytes
+
+    target = tmp_path / "record.pdf"
+    stale = tmp_path / ".record.pdf.abc123.tmp"  # as a SIGKILLed writer leaves it
+    fresh = tmp_path / ".record.pdf.def456.tmp"  # perhaps another writer, right now
+    for leftover in (stale, fresh):
+        leftover.write_bytes(b"half a report")
+    old = time.time() - STALE_TEMPORARY_S - 60
+    os.utime(stale, (old, old))
+    atomic_write_bytes(target, b"the whole report")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, "record.pdf"]
+
+
+# --- the calibration store -----------------------------------------------------------------
+
+
+def _a_machine():  # type: ignore[no-untyped-def]
+    from modelvet.engine.hardware import HardwareSpec
+
+    return HardwareSpec(name="box", origin="detected", cpu_model="CPU", ram_gb=32)
+
+
+def test_calibration_written_by_a_newer_modelvet_is_left_alone(tmp_path: Path) -> None:
+    from modelvet.engine.fit import calibration
+
+    store = tmp_path / "calibration.json"
+    newer = json.dumps({"schema_version": calibration.SCHEMA_VERSION + 1, "machines": {"x": 1}})
+    store.write_text(newer)
+    calibration.record(_a_machine(), "cpu", 0.8, path=store)
+    assert store.read_text() == newer
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '{"schema_version": 1, "machines": []}',
+                                     '{"schema_version": 1, "machines": {"k": 3}}', "{trunc"])
+def test_a_damaged_calibration_reads_as_none_and_is_replaced(tmp_path: Path, content: str) -> None:
+    from modelvet.engine.fit import calibration
+
+    store = tmp_path / "calibration.json"
+    store.write_text(content)
+    assert calibration.calibration_for(_a_machine(), "cpu", path=store).runs == 0
+    calibration.record(_a_machine(), "cpu", 0.8, path=store)
+    assert calibration.calibration_for(_a_machine(), "cpu", path=store).decode == 0.8
+
+
+def test_a_calibration_that_cannot_be_written_costs_nothing_else(tmp_path: Path) -> None:
+    from modelvet.engine.fit import calibration
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    calibration.record(_a_machine(), "cpu", 0.8, path=blocker / "calibration.json")
+    assert blocker.read_text() == "a file where the folder should be"

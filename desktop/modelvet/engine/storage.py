@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import platformdirs
@@ -56,6 +59,26 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
         raise ModelVetError(
             f"cannot write: {error.strerror}", str(path), "the previous file, if any, is unchanged"
         ) from error
+    _settle(path)
+
+
+STALE_TEMPORARY_S = 3600.0
+
+
+def _settle(path: Path) -> None:
+    """After the rename: make it durable (fsync the folder), and remove temporary files that a
+    writer killed mid-write left beside `path` (old enough that no writer still owns them)."""
+    with contextlib.suppress(OSError):
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    cutoff = time.time() - STALE_TEMPORARY_S
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if stale.stat().st_mtime < cutoff:
+                stale.unlink()
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -108,9 +107,7 @@ class SmokeProcess(QObject):
 
     def _error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
-            message = json.dumps({"event": "error", "message": "could not start the model process"})
-            event = decode(message)
-            if event:
-                self.events.append(event)
-                self.event.emit(event)
+            event = {"event": "error", "message": "could not start the model process"}
+            self.events.append(event)
+            self.event.emit(event)
             self.ended.emit(False, False, "")

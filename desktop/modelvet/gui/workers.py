@@ -20,6 +20,7 @@ class Job(QObject):
     finished = Signal(object)
     failed = Signal(str)
     cancelled = Signal()  # the work stopped at a cancel request: nothing after it ran
+    ended = Signal()  # the thread is gone (after finished/failed/cancelled): not running now
 
     def __init__(
         self, work: Callable[[Callable[[str], None]], Any], parent: QObject | None = None
@@ -33,6 +34,7 @@ class Job(QObject):
     def start(self) -> None:
         Job.running.add(self)
         self._thread.finished.connect(lambda: Job.running.discard(self))
+        self._thread.finished.connect(self.ended)
         self._thread.start()
 
     def cancel(self) -> None:

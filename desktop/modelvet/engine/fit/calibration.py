@@ -8,6 +8,7 @@ the user's data folder as JSON with a schema version, written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import statistics
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelvet.engine.errors import ModelVetError
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.storage import atomic_write_text, data_dir
 
@@ -50,13 +52,27 @@ def machine_key(hardware: HardwareSpec, backend: str) -> str:
 
 
 def _load(path: Path) -> dict[str, Any]:
+    """The stored document; an unreadable, damaged or other-version file reads as empty."""
+    fresh: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "machines": {}}
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {"schema_version": SCHEMA_VERSION, "machines": {}}
-    if document.get("schema_version") != SCHEMA_VERSION:
-        return {"schema_version": SCHEMA_VERSION, "machines": {}}
+        return fresh
+    if (
+        not isinstance(document, dict)
+        or document.get("schema_version") != SCHEMA_VERSION
+        or not isinstance(document.get("machines"), dict)
+    ):
+        return fresh
     return document
+
+
+def _written_by_a_newer_modelvet(path: Path) -> bool:
+    try:
+        version = json.loads(path.read_text(encoding="utf-8")).get("schema_version")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(version, int) and version > SCHEMA_VERSION
 
 
 def _usable(ratio: Any) -> bool:
@@ -74,18 +90,26 @@ def record(
     if not _usable(decode_ratio):
         return
     path = path or store_path()
+    if _written_by_a_newer_modelvet(path):
+        return  # its runs are kept as they are; this version cannot add to them
     document = _load(path)
     runs = document["machines"].setdefault(machine_key(hardware, backend), [])
+    if not isinstance(runs, list):
+        runs = []
     runs.append(
         {"decode": decode_ratio, "prefill": prefill_ratio if _usable(prefill_ratio) else None}
     )
     document["machines"][machine_key(hardware, backend)] = runs[-RECENT_RUNS:]
-    atomic_write_text(path, json.dumps(document, indent=1))
+    # A calibration is a refinement: a full disk or a read-only folder must not cost the
+    # smoke result that produced it.
+    with contextlib.suppress(ModelVetError):
+        atomic_write_text(path, json.dumps(document, indent=1))
 
 
 def calibration_for(hardware: HardwareSpec, backend: str, path: Path | None = None) -> Calibration:
     """The median recent ratios for this machine, or none (factor 1) without smoke runs."""
     runs = _load(path or store_path())["machines"].get(machine_key(hardware, backend), [])
+    runs = [r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else []
     decode = [r["decode"] for r in runs if _usable(r.get("decode"))]
     if not decode:
         return Calibration()

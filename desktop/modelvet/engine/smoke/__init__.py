@@ -48,6 +48,7 @@ def build_request(
         if pre.template.renderable and pre.facts.chat_template
         else BUILTIN_CHAT_FORMAT,
         architecture=pre.facts.architecture,
+        file_identity=pre.identity,
     )
 
 

@@ -14,6 +14,7 @@ from modelvet.engine.fit.single import predict_one
 from modelvet.engine.gguf_file import GgufFacts, read_gguf, sha256_of
 from modelvet.engine.hardware import GB, HardwareSpec
 from modelvet.engine.inspect import CatalogMatch, match_catalog
+from modelvet.engine.smoke.protocol import file_identity
 from modelvet.engine.template_screen import TemplateReport, screen_template
 
 SMOKE_DEPTH_TOKENS = 72
@@ -29,6 +30,7 @@ class PreLoad:
     checks: list[str]
     settings: RunSettings
     hardware: HardwareSpec | None = None
+    identity: list[int] | None = None  # protocol.file_identity() of the file as checked
 
 
 def check_before_load(
@@ -46,6 +48,10 @@ def check_before_load(
     `hardware` may be a function, called (e.g. to detect the machine) only for a sound file.
     `cancelled()` is asked while hashing and before detecting: yes raises Cancelled.
     """
+    try:
+        identity: list[int] | None = file_identity(str(path))
+    except OSError:
+        identity = None  # read_gguf says what is wrong with the path
     facts = read_gguf(path)
     settings = settings.on_this_machine()  # the threads the child will be given, stated
     notes = []
@@ -56,6 +62,12 @@ def check_before_load(
         )
         settings = replace(settings, context_tokens=facts.context_length)
     digest = sha256_of(facts.path, progress, cancelled)
+    if _identity_now(path) != identity:
+        raise ModelVetError(
+            "the file changed while it was being checked",
+            str(path),
+            "something is writing to it or replaced it; do not load it",
+        )
     match = match_catalog(catalog, facts.path.name, facts.file_size_bytes, digest)
     if match.problems:
         raise ModelVetError(
@@ -93,4 +105,13 @@ def check_before_load(
         checks.append(f"forced: {message}")
     else:
         checks.append(f"fits: {needed_gb:.2f} GB predicted, {available:.1f} GB available")
-    return PreLoad(facts, digest, match, template, predicted, checks, settings, hardware)
+    return PreLoad(
+        facts, digest, match, template, predicted, checks, settings, hardware, identity=identity
+    )
+
+
+def _identity_now(path: Path) -> list[int] | None:
+    try:
+        return file_identity(str(path))
+    except OSError:
+        return None

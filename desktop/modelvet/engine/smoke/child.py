@@ -26,6 +26,7 @@ from modelvet.engine.smoke.protocol import (
     SmokeRequest,
     builtin_chat_format,
     encode,
+    file_identity,
     parse_applied,
     parse_buffers,
 )
@@ -64,6 +65,10 @@ def current_rss_bytes() -> int:
 
 def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+class FileChanged(Exception):
+    """The file on disk is no longer the one the parent verified."""
 
 
 class _UncompiledTemplate:
@@ -119,6 +124,8 @@ def sequence_slots(request: SmokeRequest) -> Iterator[None]:
 
 
 def load(request: SmokeRequest) -> Any:
+    if request.file_identity and file_identity(request.model_path) != request.file_identity:
+        raise FileChanged("the file changed after it was checked; it was not loaded")
     import llama_cpp
 
     # What the process holds before the model: the interpreter and llama.cpp's libraries.

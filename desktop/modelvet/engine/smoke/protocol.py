@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from typing import Any, Literal
@@ -41,6 +42,9 @@ class SmokeRequest(BaseModel):
         description="Override the embedded chat template; 'builtin': the architecture's own",
     )
     architecture: str | None = None
+    file_identity: list[int] | None = Field(
+        None, description="file_identity() when the file was checked; the child loads only that"
+    )
     interactive: bool = Field(False, description="After the run, answer prompt lines on stdin")
 
 
@@ -78,6 +82,13 @@ class PromptLine(BaseModel):
 
     prompt: str
     max_tokens: int = 256
+
+
+def file_identity(path: str) -> list[int]:
+    """Device, inode, size and modification time: what changes when a file is replaced or
+    rewritten between the checks and the load."""
+    status = os.stat(path)
+    return [status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns]
 
 
 BUILTIN_CHAT_FORMAT = "builtin"

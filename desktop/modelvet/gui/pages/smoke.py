@@ -285,6 +285,7 @@ class SmokePage(QWidget):
         self.job.finished.connect(self._launch)
         self.job.failed.connect(self._refused)
         self.job.cancelled.connect(self._stopped_before_load)
+        self.job.ended.connect(self._sync_buttons)  # `busy()` is only false once it has ended
         self.job.start()
         self._sync_buttons()
 
