@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from modelvet import __version__, cli_procure
+from modelvet import __version__, cli_procure, cli_trial
 from modelvet.engine.errors import CheckFailed, ModelVetError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -419,6 +419,7 @@ def _build_parser() -> argparse.ArgumentParser:
     hw.set_defaults(handler=_cmd_hardware)
 
     cli_procure.add_commands(commands)
+    cli_trial.add_command(commands, _add_run_flags, _run_settings)
 
     gui = commands.add_parser("gui", help="open the wizard")
     gui.add_argument("--profile", help="a profile TOML file to open")

@@ -42,9 +42,9 @@ def judge(check: Check, answer: str) -> tuple[bool | None, str]:
     if isinstance(check, Python):
         return _judge_python(check, answer)
     if isinstance(check, Language):
-        found, why = language.detect(answer)
-        said = found or "of no clear language"
-        return found == check.language, f"answer is {said} ({why}); asked for {check.language}"
+        detected, why = language.detect(answer)
+        said = detected or "of no clear language"
+        return detected == check.language, f"answer is {said} ({why}); asked for {check.language}"
     return None, "no automatic check: a human judges"
 
 
