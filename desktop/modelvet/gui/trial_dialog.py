@@ -81,7 +81,6 @@ class TrialDialog(QDialog):
         self.table = self._table()
         layout.addWidget(self.table, 1)
         self.totals = QLabel("")
-        self.totals.setObjectName("verdict")
         self.totals.setWordWrap(True)
         self.totals.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.totals)
