@@ -89,15 +89,17 @@ class TrialRun:
                 self._session.cancel()
 
     def _check(self, candidate: Candidate) -> PreLoad | str:
-        """The checks before loading; a file predicted not to fit is kept, with the reason."""
-        if callable(self.hardware):
-            self.hardware = self.hardware()
+        """The checks before loading; a file predicted not to fit is kept, with the reason.
+        The machine is detected once, and only when a file's header is sound."""
         try:
-            return check_before_load(
+            pre = check_before_load(
                 candidate.path, self.catalog, candidate.settings, self.hardware, force=self.force
             )
         except CheckFailed as failure:
             return str(failure)
+        if pre.hardware is not None:
+            self.hardware = pre.hardware
+        return pre
 
     def _run_one(self, index: int, candidate: Candidate, pre: PreLoad | str) -> ModelTrial:
         if isinstance(pre, str):
