@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from modelvet import __version__, cli_procure
+from modelvet import __version__, cli_procure, cli_trial
 from modelvet.engine.errors import CheckFailed, ModelVetError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -133,9 +133,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from modelvet.engine.catalog import bundled_catalog
     from modelvet.engine.profile import load_profile
     from modelvet.engine.rank.recommend import recommend
-    from modelvet.engine.report import load_smoke, write_report
+    from modelvet.engine.report import load_smoke, load_trial, write_report
 
     smoke = load_smoke(args.smoke) if args.smoke else None
+    trial = load_trial(args.trial) if args.trial else None
     profile = load_profile(args.profile)
     result = recommend(profile)
     hardware_plan = None
@@ -146,7 +147,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         catalog = bundled_catalog()
         hardware_plan = plan(profile, preset_machines(catalog), prepare(catalog))
     path = write_report(
-        result, args.format, args.output, catalog=bundled_catalog(), smoke=smoke, plan=hardware_plan
+        result, args.format, args.output, catalog=bundled_catalog(), smoke=smoke,
+        plan=hardware_plan, trial=trial,
     )
     print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK
@@ -372,6 +374,7 @@ def _build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--plan", action="store_true", help="include the hardware plan over every preset"
     )
+    rep.add_argument("--trial", help="attach a result of `modelvet trial --json` (a JSON file)")
     rep.set_defaults(handler=_cmd_report)
 
     ins = commands.add_parser("inspect", help="read a GGUF file without loading it")
@@ -419,6 +422,7 @@ def _build_parser() -> argparse.ArgumentParser:
     hw.set_defaults(handler=_cmd_hardware)
 
     cli_procure.add_commands(commands)
+    cli_trial.add_command(commands, _add_run_flags, _run_settings)
 
     gui = commands.add_parser("gui", help="open the wizard")
     gui.add_argument("--profile", help="a profile TOML file to open")

@@ -24,6 +24,7 @@ from modelvet.engine.errors import ModelVetError
 from modelvet.engine.plan import Plan
 from modelvet.engine.profile import Profile, Security, load_profile, save_profile
 from modelvet.engine.smoke.result import SmokeResult
+from modelvet.engine.trial.result import TrialResult
 from modelvet.gui.controller import ProfileController
 from modelvet.gui.pages.capability import CapabilityPage
 from modelvet.gui.pages.export import ExportPage
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self.plan_job: Job | None = None
         self.last_plan: Plan | None = None
         self.last_smoke: SmokeResult | None = None
+        self.last_trial: TrialResult | None = None  # marks change in place; the export has them
 
         self.welcome = WelcomePage(catalog, self.state.recent_profiles)
         self.security = SecurityPage(catalog)
@@ -144,6 +146,7 @@ class MainWindow(QMainWindow):
         self.controller.errorRaised.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.smoke.foldersChanged.connect(self._remember_folders)
         self.smoke.finishedRun.connect(self._smoke_done)
+        self.smoke.finishedTrial.connect(lambda result: setattr(self, "last_trial", result))
         self.export.exportRequested.connect(self.export_record)
         self.export.manifestRequested.connect(self.write_manifest)
         self.export.verifyRequested.connect(self.verify_transfer)
@@ -294,11 +297,12 @@ class MainWindow(QMainWindow):
         if recommendation is None:
             self.export.show_error("no recommendation yet: set the hardware first")
             return
-        catalog, smoke, plan = self.catalog, self.last_smoke, self.last_plan
+        catalog, smoke, plan, trial = self.catalog, self.last_smoke, self.last_plan, self.last_trial
         self.export.status.setText(f"Writing {path}…")
         self.export_job = Job(
             lambda report: write_report(
-                recommendation, fmt, Path(path), catalog=catalog, smoke=smoke, plan=plan
+                recommendation, fmt, Path(path), catalog=catalog, smoke=smoke, plan=plan,
+                trial=trial,
             ),
             self,
         )

@@ -14,12 +14,15 @@ from modelvet.engine.plan import Plan
 from modelvet.engine.rank.result import Recommendation
 from modelvet.engine.report.assemble import build_record
 from modelvet.engine.report.record import DecisionRecord
+from modelvet.engine.report.trial_section import load_trial
 from modelvet.engine.smoke.result import SmokeResult
 from modelvet.engine.storage import atomic_write_bytes
+from modelvet.engine.trial.result import TrialResult
 
 FORMATS = ("html", "pdf", "md", "json", "cyclonedx", "allowlist")
 
-__all__ = ["FORMATS", "DecisionRecord", "build_record", "load_smoke", "render", "write_report"]
+__all__ = ["FORMATS", "DecisionRecord", "build_record", "load_smoke", "load_trial", "render",
+           "write_report"]
 
 
 def check_format(fmt: str) -> None:
@@ -58,14 +61,14 @@ def render_record(record: DecisionRecord, fmt: str) -> bytes:
 
 def render(recommendation: Recommendation, fmt: str, *, catalog: Catalog,
            smoke: SmokeResult | None = None, now: dt.datetime | None = None,
-           plan: Plan | None = None) -> bytes:
+           plan: Plan | None = None, trial: TrialResult | None = None) -> bytes:
     check_format(fmt)  # before any work, so a typo fails fast
-    return render_record(build_record(recommendation, catalog, smoke, now, plan), fmt)
+    return render_record(build_record(recommendation, catalog, smoke, now, plan, trial), fmt)
 
 
 def write_report(recommendation: Recommendation, fmt: str, path: str | Path, *,
                  catalog: Catalog, smoke: SmokeResult | None = None,
-                 plan: Plan | None = None) -> Path:
+                 plan: Plan | None = None, trial: TrialResult | None = None) -> Path:
     """Render first, then write atomically: a failure never leaves a partial file at `path`."""
     path = Path(path)
     check_format(fmt)
@@ -73,7 +76,8 @@ def write_report(recommendation: Recommendation, fmt: str, path: str | Path, *,
         raise ModelVetError("the folder to write the report in does not exist", str(path.parent))
     if path.is_dir():
         raise ModelVetError("is a folder; give a file name for the report", str(path))
-    atomic_write_bytes(path, render(recommendation, fmt, catalog=catalog, smoke=smoke, plan=plan))
+    atomic_write_bytes(path, render(recommendation, fmt, catalog=catalog, smoke=smoke, plan=plan,
+                                    trial=trial))
     return path
 
 

@@ -26,8 +26,10 @@ from modelvet.engine.report.record import (
     SmokeRow,
     SmokeSection,
 )
+from modelvet.engine.report.trial_section import trial_section
 from modelvet.engine.security import ResolvedSecurity, resolve_security
 from modelvet.engine.smoke.result import SmokeResult
+from modelvet.engine.trial.result import TrialResult
 
 _SECURITY_LABELS = {
     "deployment": "Deployment",
@@ -165,7 +167,8 @@ def price_text(machine: PlanMachine) -> str:
 
 def build_record(recommendation: Recommendation, catalog: Catalog,
                  smoke: SmokeResult | None = None,
-                 now: dt.datetime | None = None, plan: Plan | None = None) -> DecisionRecord:
+                 now: dt.datetime | None = None, plan: Plan | None = None,
+                 trial: TrialResult | None = None) -> DecisionRecord:
     """Everything the approver needs, with the source of every rule and every fact."""
     profile = parse_profile(recommendation.profile, "recommendation.profile")
     security = resolve_security(profile, catalog)
@@ -198,4 +201,5 @@ def build_record(recommendation: Recommendation, catalog: Catalog,
                   for item in recommendation.excluded],
         smoke=smoke_section(smoke) if smoke else None,
         plan=plan_summary(plan) if plan else None,
+        trial=trial_section(trial) if trial else None,
     )

@@ -11,6 +11,7 @@ from modelvet.engine.report.record import (
     PlanSummary,
     RecordedModel,
     SmokeSection,
+    TrialSection,
 )
 
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$")
@@ -157,6 +158,18 @@ def _plan(plan: PlanSummary) -> list[str]:
                             md(m.cheapest or "—")] for m in plan.models))
 
 
+def _trial(trial: TrialSection) -> list[str]:
+    lines = ["## Trial on the organisation's own prompts", "",
+             f"Set {md(trial.set_name)} (`{md(trial.set_source)}`), run {md(trial.started_at)}. "
+             "Each candidate answered every prompt in turn, greedily, on this workstation.", ""]
+    lines += _table(["", "Candidate", "Checks passed", "Median speeds", "Peak memory",
+                     "Human marks", "Proof of fit"],
+                    ([f"[{n}]", md(c.label), c.passed, md(c.speeds), c.peak_memory,
+                      c.human_marks, md(c.fit or c.error or "not asked")]
+                     for n, c in enumerate(trial.candidates, 1)))
+    return lines + _table(trial.header, ([md(cell) for cell in row] for row in trial.verdicts))
+
+
 def render_markdown(record: DecisionRecord) -> str:
     lines = [f"# {md(record.title)}", "",
              f"Generated {record.generated_at_text} by ModelVet {md(record.modelvet_version)} "
@@ -168,6 +181,8 @@ def render_markdown(record: DecisionRecord) -> str:
         lines += _smoke(record.smoke)
     if record.plan:
         lines += _plan(record.plan)
+    if record.trial:
+        lines += _trial(record.trial)
     lines += ["## Sign-off", ""]
     blank = "______________________"
     lines += _table(["", "Name", "Signature", "Date"],

@@ -9,6 +9,7 @@ from modelvet.engine.report.record import (
     PlanSummary,
     RecordedModel,
     SmokeSection,
+    TrialSection,
 )
 
 
@@ -139,6 +140,19 @@ def _smoke(pdf: RecordPdf, smoke: SmokeSection) -> None:
         pdf.bullets(smoke.checks, size=8.5)
 
 
+def _trial(pdf: RecordPdf, trial: TrialSection) -> None:
+    pdf.heading("Trial on the organisation's own prompts")
+    pdf.paragraph(f"Set {trial.set_name} ({trial.set_source}), run {trial.started_at}.", size=8.5)
+    pdf.grid(("Candidate", "Checks passed", "Median speeds", "Peak memory", "Proof of fit"),
+             [(f"[{n}] {c.label}", f"{c.passed}; marks: {c.human_marks}", c.speeds,
+               c.peak_memory, c.fit or c.error or "not asked")
+              for n, c in enumerate(trial.candidates, 1)],
+             widths=(36, 26, 44, 18, 56), size=7.2)
+    width = 180 / len(trial.header)
+    pdf.grid(tuple(trial.header), [tuple(row) for row in trial.verdicts],
+             widths=tuple(width for _ in trial.header), size=7.2)
+
+
 def _plan(pdf: RecordPdf, plan: PlanSummary) -> None:
     pdf.heading("Hardware plan")
     pdf.paragraph(f"Each admissible model on {plan.machines} machine(s): on how many it meets "
@@ -173,6 +187,8 @@ def render_pdf(record: DecisionRecord) -> bytes:
     _excluded(pdf, record)
     if record.smoke:
         _smoke(pdf, record.smoke)
+    if record.trial:
+        _trial(pdf, record.trial)
     if record.plan:
         _plan(pdf, record.plan)
     _sign_off(pdf, record)

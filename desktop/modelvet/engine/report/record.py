@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.rank.result import RecommendedModel
+from modelvet.engine.report.trial_section import TrialSection
 
 
 class _Value(BaseModel):
@@ -187,6 +188,7 @@ class DecisionRecord(_Value):
     excluded: list[RecordedExclusion]
     smoke: SmokeSection | None
     plan: PlanSummary | None = None
+    trial: TrialSection | None = None
     sign_off: list[str] = ["Prepared by", "Approved by"]
 
     @property

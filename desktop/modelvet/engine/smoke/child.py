@@ -22,6 +22,7 @@ from modelvet.engine.smoke.probes import judge
 from modelvet.engine.smoke.protocol import (
     BUILTIN_CHAT_FORMAT,
     PARENT_PID_VARIABLE,
+    FillSpec,
     PromptLine,
     SmokeRequest,
     builtin_chat_format,
@@ -233,9 +234,87 @@ def chat(llm: Any, prompt: str, max_tokens: int, stream: bool) -> tuple[str, int
     return "".join(parts), count, time.perf_counter() - start
 
 
+def timed_chat(llm: Any, prompt: str, max_tokens: int) -> dict[str, Any]:
+    """One greedy chat turn, timed by llama.cpp's own counters (prompt and decode), with the
+    time to the first streamed piece of text."""
+    from llama_cpp import llama_cpp as low_level
+
+    llm.reset()
+    low_level.llama_perf_context_reset(llm.ctx)
+    start = time.perf_counter()
+    first_at = None
+    parts: list[str] = []
+    for chunk in llm.create_chat_completion(
+        messages=[{"role": "user", "content": prompt}],
+        max_tokens=max_tokens,
+        temperature=0.0,
+        top_k=1,
+        stream=True,
+    ):
+        piece = chunk["choices"][0]["delta"].get("content") or ""
+        if piece and first_at is None:
+            first_at = time.perf_counter()
+        parts.append(piece)
+    end = time.perf_counter()
+    perf = low_level.llama_perf_context(llm.ctx)
+    return {
+        "answer": "".join(parts),
+        "prompt_tokens": int(perf.n_p_eval),
+        "prompt_seconds": perf.t_p_eval_ms / 1000,
+        "decode_tokens": int(perf.n_eval),
+        "decode_seconds": perf.t_eval_ms / 1000,
+        "time_to_first_token_s": (first_at or end) - start,
+        "seconds": end - start,
+        "peak_rss_bytes": peak_rss_bytes(),
+    }
+
+
+def filled_prompt(llm: Any, fill: FillSpec, budget_tokens: int) -> str:
+    """Filler repeated to `budget_tokens` (as this model counts them), the needle near the
+    start, the question at the end."""
+
+    def count(text: str) -> int:
+        return len(llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    room = max(budget_tokens - count(fill.needle) - count(fill.question) - 8, 0)
+    unit = llm.tokenize(fill.filler.encode("utf-8"), add_bos=False)
+    body = (unit * (room // max(len(unit), 1) + 1))[:room]
+    split = int(len(body) * fill.needle_at)
+    before = llm.detokenize(body[:split]).decode("utf-8", "ignore")
+    after = llm.detokenize(body[split:]).decode("utf-8", "ignore")
+    return f"{before}\n\n{fill.needle}\n\n{after}\n\n{fill.question}"
+
+
+def fill_and_ask(llm: Any, fill: FillSpec) -> dict[str, Any]:
+    """Ask the question at the end of a context filled to its size, less the answer's room
+    and the chat template's; a template longer than that margin gets a second, shorter try."""
+    n_ctx = llm.n_ctx()
+    margin = 64
+    for _ in range(3):
+        prompt = filled_prompt(llm, fill, n_ctx - fill.answer_tokens - margin)
+        try:
+            return {"n_ctx": n_ctx, **timed_chat(llm, prompt, fill.answer_tokens)}
+        except ValueError as error:  # llama-cpp-python: "Requested tokens … exceed context"
+            if "exceed" not in str(error):
+                raise
+            margin *= 4
+    raise ValueError(f"the filled prompt did not fit in {n_ctx} tokens with its template")
+
+
+def run_trial(llm: Any, request: SmokeRequest) -> None:
+    for item in request.trial:
+        emit("stage", stage="trial", detail=item.id)
+        emit("trial", id=item.id, **timed_chat(llm, item.prompt, item.max_tokens))
+    if request.fill is not None:
+        emit("stage", stage="fill", detail=f"filling the context to {llm.n_ctx()} tokens")
+        emit("fill", **fill_and_ask(llm, request.fill))
+
+
 def run(request: SmokeRequest) -> None:
     llm = load(request)
-    if request.prompt is not None:
+    if request.trial or request.fill is not None:
+        run_trial(llm, request)
+    elif request.prompt is not None:
         text, count, seconds = chat(llm, request.prompt, request.max_prompt_tokens, stream=True)
         emit("answer", text=text, tokens=count, seconds=seconds)
     else:

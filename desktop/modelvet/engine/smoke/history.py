@@ -31,6 +31,25 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_hash ON runs (sha256);
 """,
+    # 1 → 2: trials (engine/trial/store.py) and the marks a human gave their answers.
+    """
+CREATE TABLE trials (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    set_name TEXT NOT NULL,
+    models INTEGER NOT NULL,
+    passed INTEGER NOT NULL,
+    result_json TEXT NOT NULL
+);
+CREATE TABLE trial_marks (
+    trial_id INTEGER NOT NULL REFERENCES trials (id),
+    model_index INTEGER NOT NULL,
+    prompt_id TEXT NOT NULL,
+    mark TEXT NOT NULL CHECK (mark IN ('good', 'bad')),
+    marked_at TEXT NOT NULL,
+    PRIMARY KEY (trial_id, model_index, prompt_id)
+);
+""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -76,6 +95,9 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
             connection.executescript(
                 f"BEGIN; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;"
             )
+
+
+connect = _connect  # the other tables' owners (engine/trial/store.py) use the same database
 
 
 def schema_version(path: Path | None = None) -> int:

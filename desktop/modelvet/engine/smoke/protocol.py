@@ -15,6 +15,7 @@ from modelvet.engine.fit.settings import RunSettings
 # The environment variable that tells the child which process started it (see child.py).
 PARENT_PID_VARIABLE = "MODELVET_PARENT_PID"
 EVENTS = ("stage", "buffers", "loaded", "timing", "probe", "token", "answer", "result", "error")
+TRIAL_EVENTS = ("trial", "fill")  # a trial's answers, and the answer at a filled context
 
 
 class SmokeRequest(BaseModel):
@@ -46,6 +47,8 @@ class SmokeRequest(BaseModel):
         None, description="file_identity() when the file was checked; the child loads only that"
     )
     interactive: bool = Field(False, description="After the run, answer prompt lines on stdin")
+    trial: list[TrialPrompt] = Field([], description="A trial: these prompts, each measured")
+    fill: FillSpec | None = Field(None, description="Fill the context, then ask about a needle")
 
 
 def settings_fields(settings: RunSettings) -> dict[str, Any]:
@@ -73,6 +76,29 @@ class ProbeSpec(BaseModel):
     check: Literal["contains", "json", "python", "summary"]
     expected: str | None = None
     max_tokens: int = 128
+
+
+class TrialPrompt(BaseModel):
+    """One prompt of a trial: answered greedily and timed by llama.cpp's own counters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    prompt: str
+    max_tokens: int = Field(256, ge=1)
+
+
+class FillSpec(BaseModel):
+    """Proof of fit: `filler` repeated to fill the context, `needle` placed near its start,
+    `question` asked at its end; the answer gets `answer_tokens` of the context."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filler: str = Field(min_length=1)
+    needle: str
+    question: str
+    answer_tokens: int = Field(32, ge=1)
+    needle_at: float = Field(0.05, ge=0.0, le=1.0, description="where the needle goes, 0..1")
 
 
 class PromptLine(BaseModel):
@@ -122,7 +148,7 @@ def decode(line: str) -> dict[str, Any] | None:
         value = json.loads(line)
     except json.JSONDecodeError:
         return None
-    if isinstance(value, dict) and value.get("event") in EVENTS:
+    if isinstance(value, dict) and value.get("event") in (*EVENTS, *TRIAL_EVENTS):
         return value
     return None
 

@@ -51,6 +51,7 @@ _STAGES = {"baseline": 5, "loading": 10, "measuring": 40, "probe": 60}
 class SmokePage(QWidget):
     title = "Smoke test"
     finishedRun = Signal(object)  # SmokeResult
+    finishedTrial = Signal(object)  # TrialResult, from the trial dialog
     foldersChanged = Signal(list)
 
     def __init__(self, catalog: Catalog, folders: list[str], parent: QWidget | None = None) -> None:
@@ -136,6 +137,10 @@ class SmokePage(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         run_row.addWidget(self.run_button)
         run_row.addWidget(self.cancel_button)
+        self.trial_button = QPushButton("&Trial on your prompts…")
+        self.trial_button.setAccessibleName("Run a trial set on the selected file or the demo")
+        self.trial_button.clicked.connect(self.open_trial)
+        run_row.addWidget(self.trial_button)
         layout.addLayout(run_row)
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Smoke test progress")
@@ -416,6 +421,23 @@ class SmokePage(QWidget):
             )
             parts.append(f"<h4>Earlier runs of this file</h4><ul>{rows}</ul>")
         self.report.setHtml("".join(parts))
+
+    def open_trial(self) -> Any:
+        """The trial dialog on the selected file (else the demo), at the profile's settings."""
+        from modelvet.gui.trial_dialog import TrialDialog
+
+        items = self.files.selectedItems()
+        path = Path(items[0].data(Qt.ItemDataRole.UserRole)) if items else demo_model()
+        if path is None:
+            self.status.setText("Choose a file first: the demo model is not installed.")
+            return None
+        settings = self.profile.capability.run_settings().with_context(self.context.value())
+        hardware = self.hardware if self.hardware and self.hardware.origin == "detected" else None
+        dialog = TrialDialog(self.catalog, path, settings,
+                             hardware or (lambda: detect(measure_bandwidth=True)), self)
+        dialog.finishedTrial.connect(self.finishedTrial.emit)
+        dialog.show()
+        return dialog
 
     def send_prompt(self) -> None:
         text = self.prompt.toPlainText().strip()

@@ -1,0 +1,1 @@
+"""Trials: the organisation's own prompts through each shortlisted model, checked and timed."""
