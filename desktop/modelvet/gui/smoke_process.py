@@ -13,7 +13,7 @@ from modelvet.engine.smoke.protocol import (
     SmokeRequest,
     decode,
 )
-from modelvet.engine.smoke.runner import child_command
+from modelvet.engine.smoke.runner import CANCEL_GRACE_S, child_command
 
 CANCEL_DEADLINE_MS = 2000
 
@@ -21,7 +21,7 @@ CANCEL_DEADLINE_MS = 2000
 class SmokeProcess(QObject):
     """One child process; `events` keeps everything it said, in order."""
 
-    event = Signal(dict)
+    said = Signal(dict)  # one event of the child (not `event`: QObject.event is a virtual)
     ended = Signal(bool, bool, str)  # cancelled, timed_out, stderr tail
 
     def __init__(
@@ -75,9 +75,13 @@ class SmokeProcess(QObject):
                 self._stop()
 
     def _stop(self) -> None:
+        """As the CLI's driver does: SIGTERM, then SIGKILL once the grace is over (a hung
+        llama.cpp must not keep the user waiting)."""
         if self.is_running():
-            self.process.kill()  # SIGKILL: a hung llama.cpp must not keep the user waiting
-            self.process.waitForFinished(CANCEL_DEADLINE_MS)
+            self.process.terminate()
+            if not self.process.waitForFinished(int(CANCEL_GRACE_S * 1000)):
+                self.process.kill()
+                self.process.waitForFinished(CANCEL_DEADLINE_MS)
 
     def _on_timeout(self) -> None:
         if self.request.interactive and any(e["event"] == "result" for e in self.events):
@@ -92,7 +96,7 @@ class SmokeProcess(QObject):
             event = decode(raw.decode("utf-8", "replace"))
             if event is not None:
                 self.events.append(event)
-                self.event.emit(event)
+                self.said.emit(event)
 
     def _read_stderr(self) -> None:
         self._stderr = (self._stderr + bytes(self.process.readAllStandardError().data()))[-8192:]
@@ -109,5 +113,5 @@ class SmokeProcess(QObject):
         if error == QProcess.ProcessError.FailedToStart:
             event = {"event": "error", "message": "could not start the model process"}
             self.events.append(event)
-            self.event.emit(event)
+            self.said.emit(event)
             self.ended.emit(False, False, "")

@@ -49,7 +49,7 @@ CHOOSE = "Choose a file…"
 class _Relay(QObject):
     """Carries the child's events from the worker thread to the dialog's thread."""
 
-    event = Signal(dict)
+    said = Signal(dict)  # not `event`: QObject.event is a virtual
 
 
 class TrialDialog(QDialog):
@@ -68,7 +68,7 @@ class TrialDialog(QDialog):
         self._rows: dict[tuple[int, str], int] = {}
         self._steps = 1
         self._relay = _Relay(self)
-        self._relay.event.connect(self._on_event)
+        self._relay.said.connect(self._on_event)
         layout = QVBoxLayout(self)
         layout.addLayout(self._form())
         layout.addLayout(self._buttons())
@@ -174,7 +174,7 @@ class TrialDialog(QDialog):
         candidates = self.candidates()
         self._steps = len(candidates) * (len(self.trial_set.prompts) + self.fill.isChecked())
         self.run = run = TrialRun(self.trial_set, candidates, self.catalog, self.hardware,
-                                  fill=self.fill.isChecked(), on_event=self._relay.event.emit)
+                                  fill=self.fill.isChecked(), on_event=self._relay.said.emit)
         self.job = Job(lambda report: run.run(), self)
         self.job.finished.connect(self._finished)
         self.job.failed.connect(self._failed)

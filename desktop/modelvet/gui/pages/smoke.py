@@ -323,7 +323,7 @@ class SmokePage(QWidget):
         self.progress.setRange(0, 100)
         self.progress.setValue(2)
         self.process = SmokeProcess(request, parent=self)
-        self.process.event.connect(self._on_event)
+        self.process.said.connect(self._on_event)
         self.process.ended.connect(self._on_ended)
         self.process.start()
         self._sync_buttons()
