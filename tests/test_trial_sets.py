@@ -151,7 +151,8 @@ def a_trial() -> TrialResult:
                    needle_found=True, needle_answer="4817", verdict="fits: at 4096 tokens")
     model = ModelTrial(file="/m/a.gguf", sha256="ab" * 32, catalog_model_id=None,
                        kv_cache_type="q8_0", settings="context 4096", checks=[],
-                       measured=Measured(), prompts=prompts, totals=totals(prompts, 2**28),
+                       measured=Measured(buffers_mib={"model": 92.1, "kv": 90.0}),
+                       prompts=prompts, totals=totals(prompts, 2**28),
                        fit=fit, completed=True, error=None)
     return TrialResult(set_name="General", set_source="general.toml",
                        started_at="2026-12-01T12:00:00+00:00", models=[model])
@@ -201,6 +202,7 @@ def test_the_decision_record_carries_the_trial(tmp_path: Path) -> None:
     assert "a.gguf (q8_0 KV)" in markdown and "1 of 1 (100%)" in markdown
     assert "| capital | pass |" in markdown and "| email | human, marked good |" in markdown
     assert "fits: at 4096 tokens" in markdown and "1 good, 0 bad" in markdown
+    assert "256 MiB (llama.cpp's buffers 182 MiB)" in markdown
     assert "fits: at 4096 tokens" in (tmp_path / "record.html").read_text()
     bad = tmp_path / "smoke.json"
     bad.write_text('{"file": "x"}')
