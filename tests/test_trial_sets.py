@@ -255,3 +255,17 @@ def test_a_fill_proves_only_what_it_reached(
     assert proof.requested_context_tokens == requested
     assert proof.measured_peak_bytes == 300 * 2**20 and proof.predicted_total_bytes
     assert proof.predicted_decode_tokens_per_s_at_depth
+
+
+def test_the_text_table_shows_each_prompt_per_model_and_the_totals(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from modelvet.cli_trial import print_trial
+
+    print_trial(a_trial())
+    out = capsys.readouterr().out
+    assert "[1] a.gguf (q8_0 KV): context 4096" in out
+    assert "\ncapital\n  [1] pass    100.0 pp t/s   20.0 tg t/s ttft 0.30 s  Paris" in out
+    assert "\nemail\n  [1] human" in out
+    assert "passed 1/1 (100%), median 95.0 pp t/s, 19.0 tg t/s, peak 256 MiB" in out
+    assert "fill: fits: at 4096 tokens; decode at depth 12.0 t/s (predicted 15.0)" in out
