@@ -141,8 +141,8 @@ def a_trial() -> TrialResult:
                       why="human", prompt_tokens=30, prompt_tokens_per_s=90.0, decode_tokens=50,
                       decode_tokens_per_s=18.0, time_to_first_token_s=0.4, seconds=3.0),
     ]
-    fit = FitProof(context_tokens=4096, filled_tokens=4000, loaded=True, answered=True,
-                   fits=True, predicted_total_bytes=300 * 2**20,
+    fit = FitProof(requested_context_tokens=4096, context_tokens=4096, filled_tokens=4000,
+                   loaded=True, answered=True, fits=True, predicted_total_bytes=300 * 2**20,
                    measured_peak_bytes=320 * 2**20, memory_ratio=320 / 300,
                    measured_buffers_bytes=290 * 2**20, predicted_kv_cache_bytes=90 * 2**20,
                    measured_kv_cache_bytes=90 * 2**20, prompt_tokens_per_s=200.0,
@@ -151,7 +151,8 @@ def a_trial() -> TrialResult:
                    needle_found=True, needle_answer="4817", verdict="fits: at 4096 tokens")
     model = ModelTrial(file="/m/a.gguf", sha256="ab" * 32, catalog_model_id=None,
                        kv_cache_type="q8_0", settings="context 4096", checks=[],
-                       measured=Measured(), prompts=prompts, totals=totals(prompts, 2**28),
+                       measured=Measured(buffers_mib={"model": 92.1, "kv": 90.0}),
+                       prompts=prompts, totals=totals(prompts, 2**28),
                        fit=fit, completed=True, error=None)
     return TrialResult(set_name="General", set_source="general.toml",
                        started_at="2026-12-01T12:00:00+00:00", models=[model])
@@ -201,9 +202,70 @@ def test_the_decision_record_carries_the_trial(tmp_path: Path) -> None:
     assert "a.gguf (q8_0 KV)" in markdown and "1 of 1 (100%)" in markdown
     assert "| capital | pass |" in markdown and "| email | human, marked good |" in markdown
     assert "fits: at 4096 tokens" in markdown and "1 good, 0 bad" in markdown
+    assert "256 MiB (llama.cpp's buffers 182 MiB)" in markdown
     assert "fits: at 4096 tokens" in (tmp_path / "record.html").read_text()
     bad = tmp_path / "smoke.json"
     bad.write_text('{"file": "x"}')
     refused = modelvet("report", "--profile", str(profile), "--format", "md", "-o",
                        str(tmp_path / "r.md"), "--trial", str(bad))
     assert refused.returncode == 2 and "not a trial result" in refused.stderr
+
+
+@pytest.fixture(scope="module")
+def checked_smol(smol_gguf: Path) -> object:
+    """The real file's checks before a load (header, hash, prediction), at 16384 tokens asked:
+    twice the 8192 it was trained for."""
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.engine.fit.settings import RunSettings
+    from modelvet.engine.hardware import detect
+    from modelvet.engine.smoke.check import check_before_load
+
+    settings = RunSettings.preset("llama-server", 16384)
+    return check_before_load(smol_gguf, bundled_catalog(), settings, detect())
+
+
+def fill_event(n_ctx: int, prompt_tokens: int, answer: str) -> dict[str, object]:
+    return {"n_ctx": n_ctx, "answer": answer, "prompt_tokens": prompt_tokens,
+            "prompt_seconds": 10.0, "decode_tokens": 12, "decode_seconds": 2.0,
+            "time_to_first_token_s": 10.0}
+
+
+@pytest.mark.parametrize(
+    ("requested", "event", "fits", "verdict"),
+    [
+        (8192, fill_event(8192, 8050, "It is 4817."), True, "fits: loaded and answered with 8062"),
+        (8192, fill_event(8192, 8050, "I do not know."), True, "did NOT find the needle"),
+        (16384, fill_event(8192, 8050, "4817"), False, "not proven at 16384 tokens: the model's "
+         "trained context is 8192"),
+        (8192, fill_event(8192, 3000, "4817"), False, "not proven: loaded"),
+        (8192, None, False, "not proven: loaded, but killed"),
+    ],
+)
+def test_a_fill_proves_only_what_it_reached(
+    checked_smol: object, requested: int, event: dict[str, object] | None, fits: bool,
+    verdict: str,
+) -> None:
+    from modelvet.engine.trial.fit import fit_proof
+
+    measured = Measured(load_seconds=0.3, baseline_rss_bytes=100 * 2**20,
+                        peak_rss_bytes=400 * 2**20, buffers_mib={"kv": 180.0, "model": 92.1})
+    proof = fit_proof(checked_smol, measured, event, "killed" if event is None else None,
+                      requested)  # type: ignore[arg-type]
+    assert proof.fits is fits and verdict in proof.verdict, proof.verdict
+    assert proof.requested_context_tokens == requested
+    assert proof.measured_peak_bytes == 300 * 2**20 and proof.predicted_total_bytes
+    assert proof.predicted_decode_tokens_per_s_at_depth
+
+
+def test_the_text_table_shows_each_prompt_per_model_and_the_totals(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from modelvet.cli_trial import print_trial
+
+    print_trial(a_trial())
+    out = capsys.readouterr().out
+    assert "[1] a.gguf (q8_0 KV): context 4096" in out
+    assert "\ncapital\n  [1] pass    100.0 pp t/s   20.0 tg t/s ttft 0.30 s  Paris" in out
+    assert "\nemail\n  [1] human" in out
+    assert "passed 1/1 (100%), median 95.0 pp t/s, 19.0 tg t/s, peak 256 MiB" in out
+    assert "fill: fits: at 4096 tokens; decode at depth 12.0 t/s (predicted 15.0)" in out

@@ -56,13 +56,22 @@ def _candidate(model: ModelTrial) -> TrialCandidate:
         speeds=f"prompt {_figure(t.median_prompt_tokens_per_s, 'tokens/s')}, decode "
         f"{_figure(t.median_decode_tokens_per_s, 'tokens/s')}, first token after "
         f"{_figure(t.median_time_to_first_token_s, 's', '{:.2f}')}",
-        peak_memory=_figure(t.peak_memory_bytes / MIB if t.peak_memory_bytes else None, "MiB",
-                            "{:,.0f}"),
+        peak_memory=_peak_memory(model),
         human_marks=f"{marks.count('good')} good, {marks.count('bad')} bad"
         if marks else "none",
         fit=model.fit.verdict if model.fit else None,
         error=model.error,
     )
+
+
+def _peak_memory(model: ModelTrial) -> str:
+    """The process's peak growth, and llama.cpp's own buffers (the like-for-like figure: the
+    process also holds llama-cpp-python's arrays, which llama-server has not)."""
+    peak = model.totals.peak_memory_bytes
+    text = _figure(peak / MIB if peak else None, "MiB", "{:,.0f}")
+    buffers = sum(model.measured.buffers_mib.get(k, 0.0)
+                  for k in ("model", "kv", "compute", "output"))
+    return f"{text} (llama.cpp's buffers {buffers:,.0f} MiB)" if buffers else text
 
 
 def _verdict(outcome: PromptOutcome | None) -> str:

@@ -32,8 +32,13 @@ def fill_spec(trial_set: TrialSet) -> FillSpec:
 
 
 def fit_proof(
-    pre: PreLoad, measured: Measured, fill: dict[str, Any] | None, error: str | None
+    pre: PreLoad,
+    measured: Measured,
+    fill: dict[str, Any] | None,
+    error: str | None,
+    requested_context_tokens: int,
 ) -> FitProof:
+    """What the filled run proved; never more than the context that was asked for."""
     settings = pre.settings
     context = fill["n_ctx"] if fill else settings.context_tokens
     at_depth = predict_one(
@@ -47,9 +52,15 @@ def fit_proof(
     filled = fill["prompt_tokens"] + fill["decode_tokens"] if fill else None
     answered = bool(fill and fill["answer"].strip())
     found = NEEDLE_CODE in fill["answer"] if fill else None
-    fits = answered and filled is not None and filled >= context - FILL_SLACK_TOKENS
+    fits = (
+        answered
+        and filled is not None
+        and filled >= context - FILL_SLACK_TOKENS
+        and context >= requested_context_tokens
+    )
     buffers = sum(measured.buffers_mib.get(k, 0.0) for k in ("model", "kv", "compute", "output"))
     proof = FitProof(
+        requested_context_tokens=requested_context_tokens,
         context_tokens=context,
         filled_tokens=filled,
         loaded=measured.load_seconds is not None,
@@ -77,6 +88,10 @@ def fit_proof(
 def _verdict(proof: FitProof, error: str | None) -> str:
     if not proof.loaded:
         return f"does not fit: the model did not load at {proof.context_tokens} tokens ({error})"
+    if proof.answered and proof.context_tokens < proof.requested_context_tokens:
+        return (f"not proven at {proof.requested_context_tokens} tokens: the model's trained "
+                f"context is {proof.context_tokens}, and the fill stopped there "
+                f"({proof.filled_tokens} tokens)")
     if not proof.fits:
         why = error or "no answer at that depth"
         return f"not proven: loaded, but {why} with the context filled"

@@ -33,7 +33,8 @@ class PromptOutcome(_Value):
 class FitProof(_Value):
     """Did the model load and answer with its context filled, and at what memory and speed."""
 
-    context_tokens: int
+    requested_context_tokens: int
+    context_tokens: int  # as loaded: the request, capped at the model's trained context
     filled_tokens: int | None
     loaded: bool
     answered: bool

@@ -125,10 +125,10 @@ class TrialRun:
         events = session.run()
         with self._lock:
             self._session = None
-        return self._summarise(pre, events, session)
+        return self._summarise(pre, events, session, candidate.settings.context_tokens)
 
     def _summarise(self, pre: PreLoad, events: list[dict[str, Any]],
-                   session: SmokeSession) -> ModelTrial:
+                   session: SmokeSession, requested_context_tokens: int) -> ModelTrial:
         items = {item.id: item for item in self.trial_set.prompts}
         prompts = [_outcome(items[e["id"]], e) for e in events
                    if e["event"] == "trial" and e.get("id") in items]
@@ -155,7 +155,9 @@ class TrialRun:
             measured=measured,
             prompts=prompts,
             totals=totals(prompts, peak),
-            fit=fit_proof(pre, measured, fill_event, error) if self.fill else None,
+            fit=fit_proof(pre, measured, fill_event, error, requested_context_tokens)
+            if self.fill
+            else None,
             completed=completed and not (session.cancelled or session.timed_out),
             error=error,
         )
