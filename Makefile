@@ -21,6 +21,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check desktop tests bench
+	$(BIN)/ruff format --check desktop tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -23,8 +23,11 @@ def _string(text: bytes) -> bytes:
 def most_strings() -> bytes:
     """One array of empty strings, as many as the reader walks."""
     return (
-        b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _string(b"tokenizer.ggml.tokens")
-        + struct.pack("<IIQ", 9, 8, MAX_STRING_ITEMS) + bytes(8 * MAX_STRING_ITEMS)
+        b"GGUF"
+        + struct.pack("<IQQ", 3, 0, 1)
+        + _string(b"tokenizer.ggml.tokens")
+        + struct.pack("<IIQ", 9, 8, MAX_STRING_ITEMS)
+        + bytes(8 * MAX_STRING_ITEMS)
     )
 
 
@@ -59,8 +62,10 @@ def main() -> None:
         for name, payload in (("most strings", most_strings()), ("most tensors", most_tensors())):
             path = Path(folder) / f"{name}.gguf"
             path.write_bytes(payload)
-            print(f"{name} ({len(payload) / 2**20:.0f} MiB header): "
-                  f"{median_seconds(path):.3f} s median")
+            print(
+                f"{name} ({len(payload) / 2**20:.0f} MiB header): "
+                f"{median_seconds(path):.3f} s median"
+            )
 
 
 if __name__ == "__main__":

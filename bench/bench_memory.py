@@ -28,8 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.tiny_gguf import TinyShape, write_gemma3, write_gemma4  # noqa: E402
 
 MIB = 2**20
-PARTS = (("weights", "weights_bytes", "model"), ("KV cache", "kv_cache_bytes", "kv"),
-         ("compute", "compute_bytes", "compute"))
+PARTS = (
+    ("weights", "weights_bytes", "model"),
+    ("KV cache", "kv_cache_bytes", "kv"),
+    ("compute", "compute_bytes", "compute"),
+)
 
 
 def measured_mib(path: Path, settings: RunSettings) -> dict[str, float]:
@@ -75,15 +78,21 @@ def main() -> None:
                     rows.append([*cells, f"{total_error:+.1%}"])
                     print("  " + " · ".join(cells), flush=True)
     print("\n### predicted / llama.cpp MiB (error), weights, KV cache and compute buffers\n")
-    print(table(["file", "runtime", "context", "weights", "KV cache", "compute", "total error"],
-                rows))
+    print(
+        table(["file", "runtime", "context", "weights", "KV cache", "compute", "total error"], rows)
+    )
     cases = f"{len(rows)} loads: 3 files × {len(RUNTIMES)} runtimes × {len(args.contexts)} contexts"
-    headline.write(args.headline, [
-        (f"memory prediction vs llama.cpp's buffers ({cases})",
-         f"worst error: weights {worst['weights']:.1%}, KV {worst['KV cache']:.1%}, compute "
-         f"{worst['compute']:.1%}, total {worst['total']:.1%}",
-         "weights and KV within 5 %, total within 15 %"),
-    ])
+    headline.write(
+        args.headline,
+        [
+            (
+                f"memory prediction vs llama.cpp's buffers ({cases})",
+                f"worst error: weights {worst['weights']:.1%}, KV {worst['KV cache']:.1%}, compute "
+                f"{worst['compute']:.1%}, total {worst['total']:.1%}",
+                "weights and KV within 5 %, total within 15 %",
+            ),
+        ],
+    )
 
 
 if __name__ == "__main__":

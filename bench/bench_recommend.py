@@ -109,56 +109,98 @@ def synthetic(prepared: PreparedCatalog, variant_count: int) -> PreparedCatalog:
         )
         .drop("_copy")
     )
-    used = variants.select(pl.col("model_id").str.split("~").list.first().alias("_base"),
-                           pl.col("model_id")).unique()
-    tasks = (prepared.tasks.join(used, left_on="model_id", right_on="_base")
-             .drop("model_id").rename({"model_id_right": "model_id"})
-             .select(prepared.tasks.columns))
+    used = variants.select(
+        pl.col("model_id").str.split("~").list.first().alias("_base"), pl.col("model_id")
+    ).unique()
+    tasks = (
+        prepared.tasks.join(used, left_on="model_id", right_on="_base")
+        .drop("model_id")
+        .rename({"model_id_right": "model_id"})
+        .select(prepared.tasks.columns)
+    )
     # Each copy is bound by its original's licences (terms are per model id).
-    terms = (prepared.terms.join(used, left_on="model_id", right_on="_base")
-             .drop("model_id").rename({"model_id_right": "model_id"})
-             .select(prepared.terms.columns))
+    terms = (
+        prepared.terms.join(used, left_on="model_id", right_on="_base")
+        .drop("model_id")
+        .rename({"model_id_right": "model_id"})
+        .select(prepared.terms.columns)
+    )
     return PreparedCatalog(prepared.catalog, variants, tasks, terms)
 
 
-def bench_bundled(prepared: PreparedCatalog, cases: dict[str, tuple[Profile, HardwareSpec]],
-                  runs: int) -> list[list[str]]:
+def bench_bundled(
+    prepared: PreparedCatalog, cases: dict[str, tuple[Profile, HardwareSpec]], runs: int
+) -> list[list[str]]:
     rows = []
     for label, (profile, hardware) in cases.items():
-        eval_s, (recommended, failures) = timed(partial(evaluate, prepared, profile, hardware),
-                                                runs)
+        eval_s, (recommended, failures) = timed(
+            partial(evaluate, prepared, profile, hardware), runs
+        )
         full_s, _ = timed(partial(recommend, profile, hardware=hardware, prepared=prepared), runs)
-        print(f"  {label}: {recommended.height} recommended, {failures.height} excluded; "
-              f"evaluate median {ms(statistics.median(eval_s))} ms p90 {ms(p90(eval_s))} ms; "
-              f"recommend median {ms(statistics.median(full_s))} ms p90 {ms(p90(full_s))} ms")
-        rows.append([label, f"{prepared.variants.height}",
-                     f"{recommended.height}/{failures.height}",
-                     ms(statistics.median(eval_s)), ms(p90(eval_s)),
-                     ms(statistics.median(full_s)), ms(p90(full_s))])
+        print(
+            f"  {label}: {recommended.height} recommended, {failures.height} excluded; "
+            f"evaluate median {ms(statistics.median(eval_s))} ms p90 {ms(p90(eval_s))} ms; "
+            f"recommend median {ms(statistics.median(full_s))} ms p90 {ms(p90(full_s))} ms"
+        )
+        rows.append(
+            [
+                label,
+                f"{prepared.variants.height}",
+                f"{recommended.height}/{failures.height}",
+                ms(statistics.median(eval_s)),
+                ms(p90(eval_s)),
+                ms(statistics.median(full_s)),
+                ms(p90(full_s)),
+            ]
+        )
     return rows
 
 
-def bench_big(big: PreparedCatalog, cases: dict[str, tuple[Profile, HardwareSpec]],
-              runs: int) -> list[list[str]]:
+def bench_big(
+    big: PreparedCatalog, cases: dict[str, tuple[Profile, HardwareSpec]], runs: int
+) -> list[list[str]]:
     rows = []
     for label, (profile, hardware) in cases.items():
-        eval_s, (recommended, failures) = timed(partial(evaluate, big, profile, hardware), runs,
-                                                warmup=1)
+        eval_s, (recommended, failures) = timed(
+            partial(evaluate, big, profile, hardware), runs, warmup=1
+        )
         explain_s, _ = timed(partial(explain, recommended, profile), runs, warmup=0)
         excluded_s, _ = timed(partial(excluded_items, failures), runs, warmup=0)
-        full_s, _ = timed(partial(recommend, profile, hardware=hardware, prepared=big), runs,
-                          warmup=0)
-        json_s, _ = timed(partial(recommend_json, profile, hardware=hardware, prepared=big),
-                          runs, warmup=0)
-        med = {name: statistics.median(values) for name, values in
-               (("evaluate", eval_s), ("explain", explain_s), ("excluded", excluded_s),
-                ("full", full_s), ("json", json_s))}
-        print(f"  {label}: {recommended.height} recommended, {failures.height} excluded; "
-              + ", ".join(f"{name} median {ms(value)} ms" for name, value in med.items()))
-        rows.append([label, f"{big.variants.height}", f"{recommended.height}/{failures.height}",
-                     ms(med["evaluate"]), ms(p90(eval_s)), ms(med["explain"]),
-                     ms(med["excluded"]), ms(med["full"]), ms(p90(full_s)),
-                     ms(med["json"]), ms(p90(json_s))])
+        full_s, _ = timed(
+            partial(recommend, profile, hardware=hardware, prepared=big), runs, warmup=0
+        )
+        json_s, _ = timed(
+            partial(recommend_json, profile, hardware=hardware, prepared=big), runs, warmup=0
+        )
+        med = {
+            name: statistics.median(values)
+            for name, values in (
+                ("evaluate", eval_s),
+                ("explain", explain_s),
+                ("excluded", excluded_s),
+                ("full", full_s),
+                ("json", json_s),
+            )
+        }
+        print(
+            f"  {label}: {recommended.height} recommended, {failures.height} excluded; "
+            + ", ".join(f"{name} median {ms(value)} ms" for name, value in med.items())
+        )
+        rows.append(
+            [
+                label,
+                f"{big.variants.height}",
+                f"{recommended.height}/{failures.height}",
+                ms(med["evaluate"]),
+                ms(p90(eval_s)),
+                ms(med["explain"]),
+                ms(med["excluded"]),
+                ms(med["full"]),
+                ms(p90(full_s)),
+                ms(med["json"]),
+                ms(p90(json_s)),
+            ]
+        )
     return rows
 
 
@@ -180,40 +222,84 @@ def main() -> None:
     loaded = time.perf_counter()
     prepared = prepare(catalog)
     prepare_s = time.perf_counter() - loaded
-    print(f"catalog load {ms(loaded - start)} ms; catalog preparation, once per process: "
-          f"{ms(prepare_s)} ms ({prepared.variants.height} variants of {len(catalog.models)} "
-          f"models)")
-    cases = {label: (profile, resolve_hardware(profile.hardware, catalog))
-             for label, profile in profiles().items()}
+    print(
+        f"catalog load {ms(loaded - start)} ms; catalog preparation, once per process: "
+        f"{ms(prepare_s)} ms ({prepared.variants.height} variants of {len(catalog.models)} "
+        f"models)"
+    )
+    cases = {
+        label: (profile, resolve_hardware(profile.hardware, catalog))
+        for label, profile in profiles().items()
+    }
 
     print(f"\nbundled catalog, {args.runs} timed runs per case")
     small_rows = bench_bundled(prepared, cases, args.runs)
 
     start = time.perf_counter()
     big = synthetic(prepared, args.variants)
-    print(f"\nsynthetic catalog: {big.variants.height} variants of "
-          f"{big.variants['model_id'].n_unique()} models, {big.tasks.height} task rows "
-          f"(built in {ms(time.perf_counter() - start)} ms, not part of any figure); "
-          f"{args.big_runs} timed runs per case")
+    print(
+        f"\nsynthetic catalog: {big.variants.height} variants of "
+        f"{big.variants['model_id'].n_unique()} models, {big.tasks.height} task rows "
+        f"(built in {ms(time.perf_counter() - start)} ms, not part of any figure); "
+        f"{args.big_runs} timed runs per case"
+    )
     big_rows = bench_big(big, cases, args.big_runs)
 
-    headline.write(args.headline, [
-        (f"`recommend`, bundled catalog ({prepared.variants.height} variants), engine time",
-         " / ".join(f"{row[5]} ms" for row in small_rows) + " (median per profile)",
-         "well under 100 ms"),
-        (f"`recommend --json`, synthetic catalog of {big.variants.height:,} variants",
-         " / ".join(f"{row[9]} ms" for row in big_rows) + " (median per profile)",
-         "under 1 s"),
-    ])
-    print(f"\n### recommend, bundled catalog (ms; catalog preparation {ms(prepare_s)} ms once "
-          "per process, not included)\n")
-    print(table(["profile", "variants", "recommended/excluded", "evaluate median",
-                 "evaluate p90", "recommend median", "recommend p90"], small_rows))
-    print(f"\n### recommend, synthetic catalog of {big.variants.height:,} variants (ms; "
-          "explain = RecommendedModel objects, excluded = ExcludedModel objects)\n")
-    print(table(["profile", "variants", "recommended/excluded", "evaluate median",
-                 "evaluate p90", "explain median", "excluded median", "recommend median",
-                 "recommend p90", "recommend --json median", "recommend --json p90"], big_rows))
+    headline.write(
+        args.headline,
+        [
+            (
+                f"`recommend`, bundled catalog ({prepared.variants.height} variants), engine time",
+                " / ".join(f"{row[5]} ms" for row in small_rows) + " (median per profile)",
+                "well under 100 ms",
+            ),
+            (
+                f"`recommend --json`, synthetic catalog of {big.variants.height:,} variants",
+                " / ".join(f"{row[9]} ms" for row in big_rows) + " (median per profile)",
+                "under 1 s",
+            ),
+        ],
+    )
+    print(
+        f"\n### recommend, bundled catalog (ms; catalog preparation {ms(prepare_s)} ms once "
+        "per process, not included)\n"
+    )
+    print(
+        table(
+            [
+                "profile",
+                "variants",
+                "recommended/excluded",
+                "evaluate median",
+                "evaluate p90",
+                "recommend median",
+                "recommend p90",
+            ],
+            small_rows,
+        )
+    )
+    print(
+        f"\n### recommend, synthetic catalog of {big.variants.height:,} variants (ms; "
+        "explain = RecommendedModel objects, excluded = ExcludedModel objects)\n"
+    )
+    print(
+        table(
+            [
+                "profile",
+                "variants",
+                "recommended/excluded",
+                "evaluate median",
+                "evaluate p90",
+                "explain median",
+                "excluded median",
+                "recommend median",
+                "recommend p90",
+                "recommend --json median",
+                "recommend --json p90",
+            ],
+            big_rows,
+        )
+    )
 
 
 if __name__ == "__main__":

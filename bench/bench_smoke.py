@@ -39,7 +39,7 @@ SETTINGS = RunSettings.preset("llama-cpp-python", CONTEXT_TOKENS)
 MIB = 2**20
 # The prompt and loop of `modelvet.engine.smoke.child.measure_generation`, copied: if the child's
 # prompt changes, the prompt-token counts printed below stop matching and the script says so.
-BARE_LOOP = r'''
+BARE_LOOP = r"""
 import json, sys, time
 import llama_cpp
 
@@ -65,7 +65,7 @@ gen_seconds = time.perf_counter() - gen_start
 print(json.dumps({"prompt_tokens": len(tokens), "prompt_seconds": prefill_seconds,
                   "generated_tokens": generated, "generation_seconds": gen_seconds,
                   "n_threads": llm.n_threads}))
-'''
+"""
 
 
 def smol_gguf() -> Path:
@@ -78,8 +78,9 @@ def smol_gguf() -> Path:
 
 def run_harness(model: Path, tokens: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """(timing event, other events by name) of one SmokeSession run."""
-    request = SmokeRequest(model_path=str(model), generate_tokens=tokens, probes=[],
-                           **settings_fields(SETTINGS))
+    request = SmokeRequest(
+        model_path=str(model), generate_tokens=tokens, probes=[], **settings_fields(SETTINGS)
+    )
     session = SmokeSession(request, lambda event: None, timeout_s=600)
     events = {event["event"]: event for event in session.run()}
     if "timing" not in events:
@@ -88,10 +89,19 @@ def run_harness(model: Path, tokens: int) -> tuple[dict[str, Any], dict[str, Any
 
 
 def run_bare(model: Path, tokens: int) -> dict[str, Any]:
-    request = {"model_path": str(model), "context_tokens": CONTEXT_TOKENS,
-               "generate_tokens": tokens}
-    done = subprocess.run([sys.executable, "-c", BARE_LOOP], input=json.dumps(request) + "\n",
-                          capture_output=True, text=True, timeout=600, check=False)
+    request = {
+        "model_path": str(model),
+        "context_tokens": CONTEXT_TOKENS,
+        "generate_tokens": tokens,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", BARE_LOOP],
+        input=json.dumps(request) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"bare loop failed ({done.returncode}): {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -104,11 +114,13 @@ def tokens_per_s(timing: dict[str, Any]) -> float:
 def memory_rows(model: Path, buffers_mib: dict[str, float]) -> list[list[str]]:
     predicted = predict_memory(read_gguf(model), SETTINGS)
     measured_total = sum(buffers_mib.values())
-    pairs = [("weights", predicted.weights_bytes, buffers_mib.get("model")),
-             ("KV cache", predicted.kv_cache_bytes, buffers_mib.get("kv")),
-             ("compute", predicted.compute_bytes, buffers_mib.get("compute")),
-             ("output (overhead)", predicted.overhead_bytes, buffers_mib.get("output")),
-             ("total", predicted.total_bytes, measured_total)]
+    pairs = [
+        ("weights", predicted.weights_bytes, buffers_mib.get("model")),
+        ("KV cache", predicted.kv_cache_bytes, buffers_mib.get("kv")),
+        ("compute", predicted.compute_bytes, buffers_mib.get("compute")),
+        ("output (overhead)", predicted.overhead_bytes, buffers_mib.get("output")),
+        ("total", predicted.total_bytes, measured_total),
+    ]
     rows = []
     for label, ours_bytes, theirs_mib in pairs:
         ours = (ours_bytes or 0) / MIB
@@ -131,8 +143,10 @@ def main() -> None:
     headline.add_option(parser)
     args = parser.parse_args()
     model = args.model or smol_gguf()
-    print(f"model {model.name}, n_ctx {CONTEXT_TOKENS}, flash attention off, default threads, "
-          f"up to {args.tokens} tokens, {args.pairs} interleaved pairs")
+    print(
+        f"model {model.name}, n_ctx {CONTEXT_TOKENS}, flash attention off, default threads, "
+        f"up to {args.tokens} tokens, {args.pairs} interleaved pairs"
+    )
 
     # Measured before any run: detect() copies a large buffer to time RAM bandwidth.
     hardware = detect()
@@ -150,62 +164,114 @@ def main() -> None:
         bare_wall = time.perf_counter() - start
         harness_runs.append(timing | {"n_threads": events["loaded"]["n_threads"]})
         bare_runs.append(bare)
-        print(f"  pair {pair}: harness {tokens_per_s(timing):6.1f} tok/s "
-              f"({timing['generated_tokens']} tokens, process {harness_wall:.2f} s); "
-              f"bare {tokens_per_s(bare):6.1f} tok/s ({bare['generated_tokens']} tokens, "
-              f"process {bare_wall:.2f} s)")
+        print(
+            f"  pair {pair}: harness {tokens_per_s(timing):6.1f} tok/s "
+            f"({timing['generated_tokens']} tokens, process {harness_wall:.2f} s); "
+            f"bare {tokens_per_s(bare):6.1f} tok/s ({bare['generated_tokens']} tokens, "
+            f"process {bare_wall:.2f} s)"
+        )
 
-    for name, value in (("prompt tokens", "prompt_tokens"), ("generated tokens",
-                                                             "generated_tokens"),
-                        ("threads", "n_threads")):
+    for name, value in (
+        ("prompt tokens", "prompt_tokens"),
+        ("generated tokens", "generated_tokens"),
+        ("threads", "n_threads"),
+    ):
         seen = {run[value] for run in harness_runs} | {run[value] for run in bare_runs}
         if len(seen) > 1:
-            print(f"WARNING: {name} differ between runs or sides: {sorted(seen)}; "
-                  "the two loops are not comparable")
+            print(
+                f"WARNING: {name} differ between runs or sides: {sorted(seen)}; "
+                "the two loops are not comparable"
+            )
     generated = harness_runs[0]["generated_tokens"]
     if generated < args.tokens:
         print(f"note: greedy decoding reached end-of-text after {generated} tokens on both sides")
 
     harness_median = statistics.median(tokens_per_s(t) for t in harness_runs)
     bare_median = statistics.median(tokens_per_s(t) for t in bare_runs)
-    prefill = {side: statistics.median(t["prompt_tokens"] / t["prompt_seconds"] for t in runs)
-               for side, runs in (("harness", harness_runs), ("bare", bare_runs))}
+    prefill = {
+        side: statistics.median(t["prompt_tokens"] / t["prompt_seconds"] for t in runs)
+        for side, runs in (("harness", harness_runs), ("bare", bare_runs))
+    }
     facts = read_gguf(model)
     speed = predict_one(facts.architecture_row(), SETTINGS, hardware)
 
-    print(f"\n### generation speed, {args.pairs} interleaved pairs, {generated} tokens each "
-          f"({harness_runs[0]['n_threads']} thread(s))\n")
-    print(table(["loop", "median tokens/s", "min", "max", "median prompt tokens/s"], [
-        ["smoke harness (SmokeSession → child)", f"{harness_median:.1f}",
-         f"{min(map(tokens_per_s, harness_runs)):.1f}",
-         f"{max(map(tokens_per_s, harness_runs)):.1f}", f"{prefill['harness']:.1f}"],
-        ["bare llama-cpp-python loop", f"{bare_median:.1f}",
-         f"{min(map(tokens_per_s, bare_runs)):.1f}", f"{max(map(tokens_per_s, bare_runs)):.1f}",
-         f"{prefill['bare']:.1f}"],
-        ["ratio harness / bare (target ≥ 0.95)", f"{harness_median / bare_median:.3f}", "",
-         "", f"{prefill['harness'] / prefill['bare']:.3f}"],
-    ]))
-    headline.write(args.headline, [
-        ("smoke harness generation speed ÷ a bare llama-cpp-python loop",
-         f"{harness_median:.1f} vs {bare_median:.1f} tokens/s = "
-         f"{harness_median / bare_median:.3f}×", "≥ 0.95×"),
-        ("smoke: predicted ÷ measured decode speed, this CPU (SmolLM2)",
-         f"{speed['predicted_tokens_per_s']:.0f} predicted, {harness_median:.0f} measured "
-         f"({harness_median / speed['predicted_tokens_per_s']:.2f}×)", "—"),
-    ])
-    print(f"\n### memory at n_ctx {CONTEXT_TOKENS}, llama-cpp-python preset: predicted vs "
-          "llama.cpp buffers (MiB)\n")
+    print(
+        f"\n### generation speed, {args.pairs} interleaved pairs, {generated} tokens each "
+        f"({harness_runs[0]['n_threads']} thread(s))\n"
+    )
+    print(
+        table(
+            ["loop", "median tokens/s", "min", "max", "median prompt tokens/s"],
+            [
+                [
+                    "smoke harness (SmokeSession → child)",
+                    f"{harness_median:.1f}",
+                    f"{min(map(tokens_per_s, harness_runs)):.1f}",
+                    f"{max(map(tokens_per_s, harness_runs)):.1f}",
+                    f"{prefill['harness']:.1f}",
+                ],
+                [
+                    "bare llama-cpp-python loop",
+                    f"{bare_median:.1f}",
+                    f"{min(map(tokens_per_s, bare_runs)):.1f}",
+                    f"{max(map(tokens_per_s, bare_runs)):.1f}",
+                    f"{prefill['bare']:.1f}",
+                ],
+                [
+                    "ratio harness / bare (target ≥ 0.95)",
+                    f"{harness_median / bare_median:.3f}",
+                    "",
+                    "",
+                    f"{prefill['harness'] / prefill['bare']:.3f}",
+                ],
+            ],
+        )
+    )
+    headline.write(
+        args.headline,
+        [
+            (
+                "smoke harness generation speed ÷ a bare llama-cpp-python loop",
+                f"{harness_median:.1f} vs {bare_median:.1f} tokens/s = "
+                f"{harness_median / bare_median:.3f}×",
+                "≥ 0.95×",
+            ),
+            (
+                "smoke: predicted ÷ measured decode speed, this CPU (SmolLM2)",
+                f"{speed['predicted_tokens_per_s']:.0f} predicted, {harness_median:.0f} measured "
+                f"({harness_median / speed['predicted_tokens_per_s']:.2f}×)",
+                "—",
+            ),
+        ],
+    )
+    print(
+        f"\n### memory at n_ctx {CONTEXT_TOKENS}, llama-cpp-python preset: predicted vs "
+        "llama.cpp buffers (MiB)\n"
+    )
     print(table(["buffer", "predicted", "llama.cpp", "error"], memory_rows(model, buffers)))
-    print(f"\n### speed: predicted vs measured (RAM bandwidth {hardware.ram_bandwidth_gbs} GB/s, "
-          "one-thread copy)\n")
+    print(
+        f"\n### speed: predicted vs measured (RAM bandwidth {hardware.ram_bandwidth_gbs} GB/s, "
+        "one-thread copy)\n"
+    )
     measured = harness_median
-    print(table(["figure", "tokens/s", "measured / figure"], [
-        ["predicted_tokens_per_s", f"{speed['predicted_tokens_per_s']:.1f}",
-         f"{measured / speed['predicted_tokens_per_s']:.2f}"],
-        ["bandwidth_bound_tokens_per_s", f"{speed['bandwidth_bound_tokens_per_s']:.1f}",
-         f"{measured / speed['bandwidth_bound_tokens_per_s']:.2f}"],
-        ["measured by the harness (median)", f"{measured:.1f}", "1.00"],
-    ]))
+    print(
+        table(
+            ["figure", "tokens/s", "measured / figure"],
+            [
+                [
+                    "predicted_tokens_per_s",
+                    f"{speed['predicted_tokens_per_s']:.1f}",
+                    f"{measured / speed['predicted_tokens_per_s']:.2f}",
+                ],
+                [
+                    "bandwidth_bound_tokens_per_s",
+                    f"{speed['bandwidth_bound_tokens_per_s']:.1f}",
+                    f"{measured / speed['bandwidth_bound_tokens_per_s']:.2f}",
+                ],
+                ["measured by the harness (median)", f"{measured:.1f}", "1.00"],
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -113,10 +113,15 @@ def main() -> None:
     figures = []
     for test, label in (("tg", "decode"), ("pp", "prefill")):
         every = [e for (t, _), group in errors.items() if t == test for e in group]
-        figures.append((f"{label} speed vs published llama-bench rows",
-                        " ".join(summary(every).split("worst")[0].split())
-                        .replace("median |error|", "median error"),
-                        "±25 % for ≥ 85 % of rows, median ≤ 12 %" if test == "tg" else "—"))
+        figures.append(
+            (
+                f"{label} speed vs published llama-bench rows",
+                " ".join(summary(every).split("worst")[0].split()).replace(
+                    "median |error|", "median error"
+                ),
+                "±25 % for ≥ 85 % of rows, median ≤ 12 %" if test == "tg" else "—",
+            )
+        )
     headline.write(args.headline, figures)
     for test, label in (("tg", "decode"), ("pp", "prefill")):
         print(f"\n{label} (predicted ÷ measured − 1)")

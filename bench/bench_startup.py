@@ -49,16 +49,21 @@ class NotReady(Exception):
 
 
 def environment(home: Path) -> dict[str, str]:
-    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MODELVET_EXIT_WHEN_READY": "1",
-            "MODELVET_HOME": str(home)}
+    return {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "MODELVET_EXIT_WHEN_READY": "1",
+        "MODELVET_HOME": str(home),
+    }
 
 
 def one_start(command: list[str], env: dict[str, str], timeout_s: float) -> Start:
     """Spawn, timestamp the `ready` line as it arrives on the pipe, wait for the exit."""
     with tempfile.TemporaryFile(mode="w+") as errors:
         start = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=errors,
-                                   text=True)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=errors, text=True
+        )
         assert process.stdout is not None
         timer = threading.Timer(timeout_s, process.kill)
         timer.start()
@@ -76,18 +81,30 @@ def one_start(command: list[str], env: dict[str, str], timeout_s: float) -> Star
         errors.seek(0)
         stderr = errors.read()
     if seen_s is None or reported_s is None or code != 0:
-        why = ("killed after {timeout_s:g} s: does the GUI honour MODELVET_EXIT_WHEN_READY=1?"
-               if code == -9 else f"exit code {code}")
-        raise NotReady(f"{why}; `ready <seconds>` line {'seen' if seen_s else 'missing'}\n"
-                       f"stdout: {''.join(lines)[-1000:]}\nstderr: {stderr[-2000:]}")
+        why = (
+            "killed after {timeout_s:g} s: does the GUI honour MODELVET_EXIT_WHEN_READY=1?"
+            if code == -9
+            else f"exit code {code}"
+        )
+        raise NotReady(
+            f"{why}; `ready <seconds>` line {'seen' if seen_s else 'missing'}\n"
+            f"stdout: {''.join(lines)[-1000:]}\nstderr: {stderr[-2000:]}"
+        )
     return Start(wall_s, seen_s, reported_s)
 
 
-def import_profile(command: list[str], env: dict[str, str], timeout_s: float,
-                   top: int = 15) -> list[tuple[int, str]]:
+def import_profile(
+    command: list[str], env: dict[str, str], timeout_s: float, top: int = 15
+) -> list[tuple[int, str]]:
     """The slowest imports (cumulative microseconds) of one start, from `python -X importtime`."""
-    done = subprocess.run([command[0], "-X", "importtime", *command[1:]], env=env,
-                          capture_output=True, text=True, timeout=timeout_s, check=False)
+    done = subprocess.run(
+        [command[0], "-X", "importtime", *command[1:]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
     rows = []
     for line in done.stderr.splitlines():
         parts = line.removeprefix("import time:").split("|")
@@ -115,8 +132,10 @@ def idle_memory_mib(command: list[str], env: dict[str, str], timeout_s: float) -
 
 
 def describe(start: Start) -> str:
-    return (f"ready line after {start.ready_seen_s:.3f} s (process says "
-            f"{start.ready_reported_s:.3f} s), exit after {start.wall_s:.3f} s")
+    return (
+        f"ready line after {start.ready_seen_s:.3f} s (process says "
+        f"{start.ready_reported_s:.3f} s), exit after {start.wall_s:.3f} s"
+    )
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -130,8 +149,9 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable, help="interpreter to start")
     parser.add_argument("--module", default="modelvet", help="module run with -m")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per start")
-    parser.add_argument("--importtime", action="store_true",
-                        help="also list the slowest imports of one start")
+    parser.add_argument(
+        "--importtime", action="store_true", help="also list the slowest imports of one start"
+    )
     headline.add_option(parser)
     args = parser.parse_args()
     command = [args.python, "-m", args.module]
@@ -152,29 +172,54 @@ def main() -> int:
         slowest = import_profile(command, env, args.timeout) if args.importtime else []
         idle_mib = idle_memory_mib(command, env, args.timeout)
 
-    print(f"\n### GUI cold start to the first interactive page, {args.runs} runs "
-          f"(target < {TARGET_S} s)\n")
+    print(
+        f"\n### GUI cold start to the first interactive page, {args.runs} runs "
+        f"(target < {TARGET_S} s)\n"
+    )
     figures = [
         ("spawn to `ready` line (seen by this script)", [s.ready_seen_s for s in starts]),
         ("`ready` figure reported by the process", [s.ready_reported_s for s in starts]),
         ("whole process, spawn to exit", [s.wall_s for s in starts]),
         ("exit after `ready`", [s.wall_s - s.ready_seen_s for s in starts]),
     ]
-    print(table(["figure", "median s", "min s", "max s"], [
-        [label, f"{statistics.median(values):.3f}", f"{min(values):.3f}", f"{max(values):.3f}"]
-        for label, values in figures] + [
-        ["first launch (empty MODELVET_HOME): spawn to `ready` line",
-         f"{first.ready_seen_s:.3f}", "", ""]]))
+    print(
+        table(
+            ["figure", "median s", "min s", "max s"],
+            [
+                [
+                    label,
+                    f"{statistics.median(values):.3f}",
+                    f"{min(values):.3f}",
+                    f"{max(values):.3f}",
+                ]
+                for label, values in figures
+            ]
+            + [
+                [
+                    "first launch (empty MODELVET_HOME): spawn to `ready` line",
+                    f"{first.ready_seen_s:.3f}",
+                    "",
+                    "",
+                ]
+            ],
+        )
+    )
     print(f"\nidle memory of the running app (RSS, 2 s after the first page): {idle_mib:.0f} MiB")
     ready = statistics.median(s.ready_seen_s for s in starts)
-    headline.write(args.headline, [
-        ("GUI cold start to the first interactive step", f"{ready:.2f} s median", "under 1.5 s"),
-        ("idle memory of the running app (RSS)", f"{idle_mib:.0f} MiB", "—"),
-    ])
+    headline.write(
+        args.headline,
+        [
+            (
+                "GUI cold start to the first interactive step",
+                f"{ready:.2f} s median",
+                "under 1.5 s",
+            ),
+            ("idle memory of the running app (RSS)", f"{idle_mib:.0f} MiB", "—"),
+        ],
+    )
     if slowest:
         print("\n### slowest imports of one start (cumulative, `python -X importtime`)\n")
-        print(table(["module", "ms"], [[name.strip(), f"{us / 1000:.0f}"]
-                                       for us, name in slowest]))
+        print(table(["module", "ms"], [[name.strip(), f"{us / 1000:.0f}"] for us, name in slowest]))
     return 0
 
 

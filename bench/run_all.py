@@ -36,21 +36,32 @@ def machine() -> str:
     from modelvet.engine.hardware import detect
 
     spec = detect(measure_bandwidth=False)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True, check=False).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     gpus = ", ".join(g.name for g in spec.gpus) or "no GPU"
-    return (f"{spec.cpu_model or platform.processor() or 'CPU'}, {psutil.cpu_count()} logical "
-            f"cores, {spec.ram_gb:.0f} GB RAM, {gpus}; {platform.system()} "
-            f"{platform.release()}; Python {platform.python_version()}; ModelVet {__version__} "
-            f"at {commit or 'an uncommitted tree'}; {dt.date.today().isoformat()}")
+    return (
+        f"{spec.cpu_model or platform.processor() or 'CPU'}, {psutil.cpu_count()} logical "
+        f"cores, {spec.ram_gb:.0f} GB RAM, {gpus}; {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}; ModelVet {__version__} "
+        f"at {commit or 'an uncommitted tree'}; {dt.date.today().isoformat()}"
+    )
 
 
 def run(script: str, extra: list[str], folder: Path) -> list[dict[str, str]]:
     out = folder / f"{script}.json"
     print(f"running {script} …", file=sys.stderr, flush=True)
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *extra,
-                           "--headline", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *extra, "--headline", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0 or not out.exists():
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         return [{"measure": script, "figure": f"failed: {tail[0]}", "target": ""}]

@@ -26,7 +26,10 @@ BUNDLED_VERSION_LINE = 'catalog_version = "'
 def modelvet(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "modelvet", *args],
-        capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -53,9 +56,7 @@ def test_a_tampered_catalog_file_is_named_at_start_up(tmp_path: Path) -> None:
         handle.write("# a quiet edit\n")
     done = modelvet("catalog", "list", env={"MODELVET_CATALOG": str(copy)})
     assert done.returncode == 0
-    assert (
-        "modelvet: warning: running an altered catalog: models/qwen.toml changed" in done.stderr
-    )
+    assert "modelvet: warning: running an altered catalog: models/qwen.toml changed" in done.stderr
 
 
 def test_a_bundled_catalog_without_its_manifest_is_altered(tmp_path: Path) -> None:
@@ -79,16 +80,23 @@ def publisher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path
     meta = update / "catalog.toml"
     text = meta.read_text()
     start = text.index(BUNDLED_VERSION_LINE) + len(BUNDLED_VERSION_LINE)
-    meta.write_text(text[:start] + "2099.1.0" + text[text.index('"', start):])
-    done = modelvet("catalog", "sign", str(update), "-o", str(tmp_path / "update.tar.gz"),
-                    "--key", str(key), "--generate-key")
+    meta.write_text(text[:start] + "2099.1.0" + text[text.index('"', start) :])
+    done = modelvet(
+        "catalog",
+        "sign",
+        str(update),
+        "-o",
+        str(tmp_path / "update.tar.gz"),
+        "--key",
+        str(key),
+        "--generate-key",
+    )
     assert done.returncode == 0, done.stderr
     public_line = next(line for line in done.stderr.splitlines() if line.startswith("ed25519 "))
     trusted = tmp_path / "trusted-keys.txt"
     trusted.write_text(public_line + "\n")
     monkeypatch.setenv("MODELVET_TRUSTED_KEYS", str(trusted))
-    return {"key": key, "folder": update, "archive": tmp_path / "update.tar.gz",
-            "trusted": trusted}
+    return {"key": key, "folder": update, "archive": tmp_path / "update.tar.gz", "trusted": trusted}
 
 
 def test_a_signed_update_is_imported_and_rolled_back(publisher: dict[str, Path]) -> None:
@@ -103,7 +111,9 @@ def test_a_signed_update_is_imported_and_rolled_back(publisher: dict[str, Path])
     assert modelvet("catalog", "rollback").returncode == 0  # and forward again
     assert active_version() == "2099.1.0"
     assert [(e["action"], e.get("verified")) for e in history()] == [
-        ("import", True), ("rollback", None), ("rollback", None)
+        ("import", True),
+        ("rollback", None),
+        ("rollback", None),
     ]
 
 
@@ -179,8 +189,11 @@ def test_a_signed_archive_that_escapes_its_folder_is_refused(
 
 def test_a_signed_catalog_with_problems_is_refused(publisher: dict[str, Path]) -> None:
     folder = publisher["folder"]
-    members = {p.relative_to(folder).as_posix(): p.read_bytes()
-               for p in folder.rglob("*") if p.is_file() and p.name != "MANIFEST.sha256"}
+    members = {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "MANIFEST.sha256"
+    }
     members["models/broken.toml"] = b"schema_version = 1\n[[models]]\nid = 3\n"
     members["MANIFEST.sha256"] = "".join(
         f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(members.items())

@@ -121,9 +121,13 @@ def test_unknown_command_is_exit_2() -> None:
 
 def test_smoke_child_entry_point_answers_in_json_lines() -> None:
     """`modelvet --smoke-child` (how a frozen build starts its child) speaks the protocol."""
-    done = subprocess.run([sys.executable, "-m", "modelvet", "--smoke-child"],
-                          input='{"model_path": 42, "colour": "red"}\n', capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "modelvet", "--smoke-child"],
+        input='{"model_path": 42, "colour": "red"}\n',
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     event = json.loads(done.stdout.strip().splitlines()[-1])
     assert event["event"] == "error" and "bad request" in event["message"]
@@ -133,7 +137,10 @@ def test_a_reader_that_leaves_early_is_not_an_error() -> None:
     """`modelvet recommend | head -1`: no traceback when the pipe closes."""
     done = subprocess.run(
         f"{sys.executable} -m modelvet recommend --profile {EXAMPLE} | head -1",
-        shell=True, capture_output=True, text=True, timeout=120,
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.stdout.startswith("Catalog ")
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr

@@ -229,18 +229,22 @@ def test_moe_keeps_experts_in_ram_when_that_reads_less_from_ram() -> None:
     assert large_gpu["placement"] == "gpu+cpu" and not large_gpu["experts_on_cpu"]
 
 
-@pytest.mark.parametrize(("detected", "memory_gb", "bandwidth"), [
-    ("NVIDIA GeForce RTX 4090", 23.99, 1008),
-    ("NVIDIA GeForce RTX 4060 Ti", 16.0, 288),  # not the plain RTX 4060's 272
-    ("NVIDIA GeForce RTX 4060 Ti", 8.0, None),  # an 8 GB Ti: no preset of that size
-    ("Some Unknown Accelerator", 24.0, None),
-])
+@pytest.mark.parametrize(
+    ("detected", "memory_gb", "bandwidth"),
+    [
+        ("NVIDIA GeForce RTX 4090", 23.99, 1008),
+        ("NVIDIA GeForce RTX 4060 Ti", 16.0, 288),  # not the plain RTX 4060's 272
+        ("NVIDIA GeForce RTX 4060 Ti", 8.0, None),  # an 8 GB Ti: no preset of that size
+        ("Some Unknown Accelerator", 24.0, None),
+    ],
+)
 def test_detected_gpu_bandwidth_comes_from_a_matching_preset(detected, memory_gb, bandwidth):
     from modelvet.engine.catalog import load_catalog
     from modelvet.engine.hardware import with_known_bandwidth
 
-    spec = HardwareSpec(name="t", origin="detected", ram_gb=64,
-                        gpus=[Gpu(name=detected, memory_gb=memory_gb)])
+    spec = HardwareSpec(
+        name="t", origin="detected", ram_gb=64, gpus=[Gpu(name=detected, memory_gb=memory_gb)]
+    )
     filled = with_known_bandwidth(spec, load_catalog())
     assert filled.gpus[0].bandwidth_gbs == bandwidth
     assert any("taken from the preset" in w for w in filled.warnings) == (bandwidth is not None)

@@ -18,8 +18,29 @@ from tests.gguf_craft import ARRAY, STRING, Craft, Tensor, sound_model, string
 from tests.test_hostile_gguf import HANG_LIMIT_S, time_limit
 
 SOUND, MARKS = sound_model().build()
-INTERESTING = [0, 1, 2, 3, 4, 7, 8, 9, 12, 13, 31, 32, 255, 512, 513, 2**31, 2**32 - 1, 2**32,
-               2**62, 2**63, 2**64 - 1]
+INTERESTING = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    7,
+    8,
+    9,
+    12,
+    13,
+    31,
+    32,
+    255,
+    512,
+    513,
+    2**31,
+    2**32 - 1,
+    2**32,
+    2**62,
+    2**63,
+    2**64 - 1,
+]
 FUZZ = settings(
     max_examples=250,
     deadline=None,  # no timing asserts: the hang limit below is the only clock
@@ -74,11 +95,24 @@ def test_mutated_files_give_a_report_or_a_clear_error(
     _outcome(payload, test_catalog)
 
 
-KEYS = ["general.architecture", "general.alignment", "llama.block_count",
-        "llama.context_length", "llama.embedding_length", "llama.attention.head_count",
-        "llama.attention.head_count_kv", "llama.attention.key_length", "llama.expert_count",
-        "llama.attention.sliding_window", "llama.full_attention_interval", "split.count",
-        "tokenizer.ggml.tokens", "tokenizer.chat_template", "general.file_type", "x"]
+KEYS = [
+    "general.architecture",
+    "general.alignment",
+    "llama.block_count",
+    "llama.context_length",
+    "llama.embedding_length",
+    "llama.attention.head_count",
+    "llama.attention.head_count_kv",
+    "llama.attention.key_length",
+    "llama.expert_count",
+    "llama.attention.sliding_window",
+    "llama.full_attention_interval",
+    "split.count",
+    "tokenizer.ggml.tokens",
+    "tokenizer.chat_template",
+    "general.file_type",
+    "x",
+]
 WIDTHS = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 values = st.one_of(
     st.tuples(st.sampled_from(sorted(WIDTHS)), st.sampled_from(INTERESTING)).map(
@@ -86,9 +120,12 @@ values = st.one_of(
     ),
     st.tuples(st.sampled_from(sorted(WIDTHS)), st.binary(min_size=0, max_size=8)),
     st.tuples(st.just(STRING), st.text(max_size=20).map(string)),
-    st.tuples(st.just(ARRAY), st.tuples(st.integers(0, 13), st.sampled_from(INTERESTING),
-                                        st.binary(max_size=64))
-              .map(lambda t: struct.pack("<IQ", t[0], t[1]) + t[2])),
+    st.tuples(
+        st.just(ARRAY),
+        st.tuples(st.integers(0, 13), st.sampled_from(INTERESTING), st.binary(max_size=64)).map(
+            lambda t: struct.pack("<IQ", t[0], t[1]) + t[2]
+        ),
+    ),
     st.tuples(st.integers(0, 2**32 - 1), st.binary(max_size=8)),
 )
 tensors = st.builds(

@@ -37,8 +37,12 @@ def split_model(tmp_path: Path) -> Path:
     weights = {f"blk.{i}.w": np.ones((64, 64), dtype=np.float32) for i in range(4)}
     names = list(weights)
     for number, chunk in enumerate((names[:2], names[2:])):
-        _write_part(tmp_path / f"tiny-{number + 1:05d}-of-00002.gguf", number, 2,
-                    {name: weights[name] for name in chunk})
+        _write_part(
+            tmp_path / f"tiny-{number + 1:05d}-of-00002.gguf",
+            number,
+            2,
+            {name: weights[name] for name in chunk},
+        )
     return tmp_path / "tiny-00001-of-00002.gguf"
 
 

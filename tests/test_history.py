@@ -30,9 +30,17 @@ INSERT INTO runs VALUES (1, '2026-01-01T00:00:00+00:00', 'old.gguf', 'abc', 'ctx
 
 def a_result(name: str = "model.gguf") -> SmokeResult:
     return SmokeResult(
-        file=name, sha256="f" * 64, catalog_model_id=None, settings="context 2048 tokens",
-        checks=[], measured=Measured(generation_tokens_per_s=20.0), comparisons=[],
-        bandwidth_bound_tokens_per_s=None, probes=[], probes_passed=0, passed=True,
+        file=name,
+        sha256="f" * 64,
+        catalog_model_id=None,
+        settings="context 2048 tokens",
+        checks=[],
+        measured=Measured(generation_tokens_per_s=20.0),
+        comparisons=[],
+        bandwidth_bound_tokens_per_s=None,
+        probes=[],
+        probes_passed=0,
+        passed=True,
         verdict="passed",
     )
 
@@ -114,8 +122,9 @@ def test_a_recorder_killed_mid_write_loses_no_earlier_run() -> None:
     recorded before is still there."""
     for n in range(3):
         history.record(a_result(f"earlier-{n}.gguf"))
-    recorder = subprocess.Popen([sys.executable, "-c", _RECORDER], stdout=subprocess.PIPE,
-                                text=True)
+    recorder = subprocess.Popen(
+        [sys.executable, "-c", _RECORDER], stdout=subprocess.PIPE, text=True
+    )
     assert recorder.stdout is not None and recorder.stdout.readline() == "recording\n"
     time.sleep(0.5)
     recorder.send_signal(signal.SIGKILL)
@@ -135,9 +144,21 @@ def test_a_recorder_killed_mid_write_loses_no_earlier_run() -> None:
 def test_a_smoke_result_is_printed_even_when_the_history_is_unusable(smol_gguf: Path) -> None:
     history.database_path().write_bytes(b"this is not SQLite" * 100)
     done = subprocess.run(
-        [sys.executable, "-m", "modelvet", "smoke", str(smol_gguf), "--context", "1024",
-         "--prompt", "Say hello.", "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "modelvet",
+            "smoke",
+            str(smol_gguf),
+            "--context",
+            "1024",
+            "--prompt",
+            "Say hello.",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["passed"] is True

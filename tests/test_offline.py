@@ -19,8 +19,22 @@ GUARD = Path(__file__).parent / "offline"
 EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
 APP = REPO / "desktop" / "modelvet"
 HTTP_CLIENTS = {
-    "aiohttp", "ftplib", "grpc", "http", "httpx", "huggingface_hub", "poplib", "requests",
-    "smtplib", "socket", "ssl", "telnetlib", "urllib3", "websocket", "websockets", "xmlrpc",
+    "aiohttp",
+    "ftplib",
+    "grpc",
+    "http",
+    "httpx",
+    "huggingface_hub",
+    "poplib",
+    "requests",
+    "smtplib",
+    "socket",
+    "ssl",
+    "telnetlib",
+    "urllib3",
+    "websocket",
+    "websockets",
+    "xmlrpc",
 }
 
 
@@ -69,8 +83,15 @@ def test_every_command_works_offline(offline, smol_gguf: Path, tmp_path: Path) -
         "inspect": ["inspect", str(smol_gguf), "--json"],
         "smoke": ["smoke", str(smol_gguf), "--context", "1024", "--prompt", "Say hello."],
         "estimate": ["estimate", "--profile", str(EXAMPLE), "--model", "smollm2-135m-instruct"],
-        "report": ["report", "--profile", str(EXAMPLE), "--format", "html",
-                   "-o", str(tmp_path / "record.html")],
+        "report": [
+            "report",
+            "--profile",
+            str(EXAMPLE),
+            "--format",
+            "html",
+            "-o",
+            str(tmp_path / "record.html"),
+        ],
     }
     missing = []
     for name, args in commands.items():
@@ -102,7 +123,8 @@ def test_no_module_of_the_app_imports_a_network_client() -> None:
     assert len(modules) > 40
     offenders = {
         str(path.relative_to(APP)): sorted(
-            name for name in _imports(path)
+            name
+            for name in _imports(path)
             if name.split(".")[0] in HTTP_CLIENTS or name.startswith("urllib.request")
         )
         for path in modules

@@ -125,8 +125,11 @@ def test_government_carveout_applies_only_where_it_reaches(
 
 
 def test_region_exclusion_limited_to_multimodal_models(prepared_test_catalog) -> None:
-    result = run(prepared_test_catalog, OPEN,
-                 {"country": "FR", "sector": "commercial", "expected_monthly_users": 1})
+    result = run(
+        prepared_test_catalog,
+        OPEN,
+        {"country": "FR", "sector": "commercial", "expected_monthly_users": 1},
+    )
     assert "for its multimodal models" in failures(result, "mm-vision-11b")["licence-region"]
     assert "mm-text-3b" in {m.model_id for m in result.recommended}
 
@@ -216,8 +219,7 @@ def test_missing_benchmarks_are_named_not_hidden(prepared_test_catalog) -> None:
     )
     dense = next(m for m in result.recommended if m.model_id == "dense-8b")
     assert dense.missing_tasks == ["tool-use"]
-    assert any("no sourced benchmark for tool-use" in r and "(imputed)" in r
-               for r in dense.reasons)
+    assert any("no sourced benchmark for tool-use" in r and "(imputed)" in r for r in dense.reasons)
     # Imputed from its own other tasks (general and coding here): between them, not 0.
     assert dense.capability > 0
     distill = next(m for m in result.recommended if m.model_id == "distill-8b")

@@ -76,8 +76,12 @@ def test_cancel_while_hashing_stops_the_check(big_gguf: Path) -> None:
 
     with pytest.raises(Cancelled):
         check_before_load(
-            big_gguf, load_catalog(), RunSettings(2048), MACHINE,
-            progress=progress, cancelled=stop.is_set,
+            big_gguf,
+            load_catalog(),
+            RunSettings(2048),
+            MACHINE,
+            progress=progress,
+            cancelled=stop.is_set,
         )
     assert hashed and max(hashed) < BIG_TENSOR_BYTES
     assert child_processes() == []
@@ -150,7 +154,9 @@ def _interrupt_cli(
     the command had started when Ctrl-C was pressed."""
     cli = subprocess.Popen(
         [sys.executable, "-m", "modelvet", "smoke", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert cli.stderr is not None
     lines: list[str] = []
@@ -213,11 +219,16 @@ def test_a_child_out_of_memory_is_reported(
 ) -> None:
     """The real child on the real model with too little address space for its KV cache."""
     limit = 900 * 2**20
-    monkeypatch.setattr(smoke_runner, "child_command", lambda: [
-        sys.executable, "-c",
-        f"import resource, runpy; resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit})); "
-        "runpy.run_module('modelvet.engine.smoke.child', run_name='__main__')",
-    ])
+    monkeypatch.setattr(
+        smoke_runner,
+        "child_command",
+        lambda: [
+            sys.executable,
+            "-c",
+            f"import resource, runpy; resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit})); "
+            "runpy.run_module('modelvet.engine.smoke.child', run_name='__main__')",
+        ],
+    )
     request = build_request(smol_pre, ["general"], ["en"]).model_copy(
         update={"context_tokens": 8192}
     )
@@ -314,8 +325,9 @@ def test_the_wizard_reports_a_killed_child_and_keeps_working(qtbot, smol_gguf: P
     page.set_context(page.profile, MACHINE)
     page.start(smol_gguf)
     qtbot.waitUntil(
-        lambda: page.process is not None
-        and any(e["event"] == "loaded" for e in page.process.events),
+        lambda: (
+            page.process is not None and any(e["event"] == "loaded" for e in page.process.events)
+        ),
         timeout=120_000,
     )
     assert page.process is not None
@@ -364,6 +376,4 @@ def test_a_file_changed_after_its_checks_is_not_loaded(smol_copy: Path, how: str
     events = session.run()
     result = summarise(pre, events, exit_code=session.exit_code)
     assert not result.passed and not any(e["event"] == "loaded" for e in events)
-    assert result.error == (
-        "FileChanged: the file changed after it was checked; it was not loaded"
-    )
+    assert result.error == ("FileChanged: the file changed after it was checked; it was not loaded")

@@ -126,9 +126,21 @@ def test_full_disk_and_read_only_folder_are_one_line_errors(
     folder.mkdir()
     home.mkdir()
     done = subprocess.run(
-        ["unshare", "-rm", sys.executable, "-c", _IN_NAMESPACE, str(folder), mode, str(home),
-         str(EXAMPLE)],
-        capture_output=True, text=True, timeout=300, env={**os.environ},
+        [
+            "unshare",
+            "-rm",
+            sys.executable,
+            "-c",
+            _IN_NAMESPACE,
+            str(folder),
+            mode,
+            str(home),
+            str(EXAMPLE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ},
     )
     if done.returncode != 0 and "Operation not permitted" in done.stderr:
         pytest.skip(f"cannot mount in a user namespace here: {done.stderr.strip()}")
@@ -177,8 +189,15 @@ def test_calibration_written_by_a_newer_modelvet_is_left_alone(tmp_path: Path) -
     assert store.read_text() == newer
 
 
-@pytest.mark.parametrize("content", ["[1, 2]", '{"schema_version": 1, "machines": []}',
-                                     '{"schema_version": 1, "machines": {"k": 3}}', "{trunc"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[1, 2]",
+        '{"schema_version": 1, "machines": []}',
+        '{"schema_version": 1, "machines": {"k": 3}}',
+        "{trunc",
+    ],
+)
 def test_a_damaged_calibration_reads_as_none_and_is_replaced(tmp_path: Path, content: str) -> None:
     from modelvet.engine.fit import calibration
 

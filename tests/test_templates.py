@@ -26,21 +26,30 @@ ESCAPE = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
 HOSTILE = [
     # (what it does, template, words of the finding that only the sandbox render produces)
     ("python internals", ESCAPE, "sandbox refused when rendered"),
-    ("jinja globals", "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
-     "sandbox refused when rendered"),
-    ("huge range", "{% for i in range(10**9) %}x{% endfor %}",
-     "unbounded range when rendered"),
-    ("import", "{% import 'evil.j2' as evil %}{{ evil.x }}",
-     "imports another template when rendered"),
-    ("endless loop", "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}"
-                     "{% endfor %}", "does not finish rendering"),
+    (
+        "jinja globals",
+        "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+        "sandbox refused when rendered",
+    ),
+    ("huge range", "{% for i in range(10**9) %}x{% endfor %}", "unbounded range when rendered"),
+    (
+        "import",
+        "{% import 'evil.j2' as evil %}{{ evil.x }}",
+        "imports another template when rendered",
+    ),
+    (
+        "endless loop",
+        "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+        "does not finish rendering",
+    ),
     ("recursion", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "recurses without end"),
     ("memory", "{{ 'x' * 10**9 }}", "needs more than 512 MB"),
 ]
 
 
-@pytest.mark.parametrize(("what", "template", "rendered_words"), HOSTILE,
-                         ids=[case[0] for case in HOSTILE])
+@pytest.mark.parametrize(
+    ("what", "template", "rendered_words"), HOSTILE, ids=[case[0] for case in HOSTILE]
+)
 def test_a_template_beyond_a_chat_template_is_flagged(
     what: str, template: str, rendered_words: str
 ) -> None:

@@ -73,7 +73,7 @@ def test_trial_dialog_fills_the_table_and_keeps_marks(
     rows_seen: list[int] = []
     dialog.progress.valueChanged.connect(lambda _: rows_seen.append(dialog.table.rowCount()))
     dialog.run_button.click()
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=600_000)
+    qtbot.waitUntil(lambda: dialog.trial_result is not None, timeout=600_000)
     assert rows_seen and rows_seen[0] < 4  # rows arrived while the trial ran
     assert dialog.table.rowCount() == 4  # 2 prompts × (f16, q8_0)
     assert {dialog.table.item(r, 1).text() for r in range(4)} == {"[1] f16 KV", "[2] q8_0 KV"}
@@ -81,9 +81,12 @@ def test_trial_dialog_fills_the_table_and_keeps_marks(
     mark = dialog.table.cellWidget(dialog._rows[(1, "hello")], 7)
     assert isinstance(mark, QComboBox)
     mark.setCurrentText("bad")
-    kept = store.load_trial(dialog.result.history_id)
+    kept = store.load_trial(dialog.trial_result.history_id)
     assert kept.models[1].prompts[1].human_mark == "bad"
-    assert window.last_trial is dialog.result and dialog.result.models[1].prompts[1].human_mark
+    assert (
+        window.last_trial is dialog.trial_result
+        and dialog.trial_result.models[1].prompts[1].human_mark
+    )
     dialog.resize(1100, 520)
     assert dialog.grab().save(str(tmp_path / "trial-dialog.png"))
     out = tmp_path / "record.md"
@@ -100,8 +103,8 @@ def test_cancel_stops_the_trial_within_two_seconds(
     qtbot.waitUntil(lambda: dialog.table.rowCount() >= 1, timeout=300_000)
     pressed = time.monotonic()
     dialog.cancel_button.click()
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=2000)
+    qtbot.waitUntil(lambda: dialog.trial_result is not None, timeout=2000)
     assert time.monotonic() - pressed < 2.0
-    assert dialog.result.cancelled and "Cancelled" in dialog.status.text()
+    assert dialog.trial_result.cancelled and "Cancelled" in dialog.status.text()
     assert dialog.run_button.isEnabled()
     qtbot.waitUntil(lambda: child_processes() == [], timeout=2000)

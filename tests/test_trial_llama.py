@@ -61,15 +61,30 @@ max_tokens = 8
 """
 
 
-def test_two_kv_cache_types_side_by_side_with_every_check(smol_gguf: Path,
-                                                          tmp_path: Path) -> None:
+def test_two_kv_cache_types_side_by_side_with_every_check(smol_gguf: Path, tmp_path: Path) -> None:
     trial_set = tmp_path / "every.toml"
     trial_set.write_text(EVERY_CHECK)
     done = subprocess.run(
-        [sys.executable, "-m", "modelvet", "trial", "--set", str(trial_set), "--model",
-         str(smol_gguf), "--kv-cache-type", "f16", "--also-kv-cache-type", "q8_0",
-         "--context", "512", "--json"],
-        capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "modelvet",
+            "trial",
+            "--set",
+            str(trial_set),
+            "--model",
+            str(smol_gguf),
+            "--kv-cache-type",
+            "f16",
+            "--also-kv-cache-type",
+            "q8_0",
+            "--context",
+            "512",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr
     assert "model 2 of 2" in done.stderr and "answered capital" in done.stderr  # progress
@@ -101,9 +116,14 @@ def test_fill_proves_the_fit_at_the_context_with_memory_speed_and_needle(
 ) -> None:
     settings = RunSettings.preset("llama-server", 1024, "f16")
     events: list[dict[str, Any]] = []
-    run = TrialRun(load_set("summarisation").model_copy(update={"prompts": []}),
-                   [Candidate(smol_gguf, settings)], _catalog(), detect(), fill=True,
-                   on_event=events.append)
+    run = TrialRun(
+        load_set("summarisation").model_copy(update={"prompts": []}),
+        [Candidate(smol_gguf, settings)],
+        _catalog(),
+        detect(),
+        fill=True,
+        on_event=events.append,
+    )
     result = run.run()
     fit = result.models[0].fit
     assert fit is not None and fit.fits, fit
@@ -119,8 +139,13 @@ def test_fill_proves_the_fit_at_the_context_with_memory_speed_and_needle(
 def test_cancel_in_the_middle_stops_within_two_seconds(smol_gguf: Path) -> None:
     settings = RunSettings.preset("llama-server", 512, "f16")
     started = threading.Event()
-    run = TrialRun(load_set("general"), [Candidate(smol_gguf, settings)] * 2, _catalog(),
-                   detect(), on_event=lambda e: e["event"] == "trial" and started.set())
+    run = TrialRun(
+        load_set("general"),
+        [Candidate(smol_gguf, settings)] * 2,
+        _catalog(),
+        detect(),
+        on_event=lambda e: e["event"] == "trial" and started.set(),
+    )
     results: list[Any] = []
     worker = threading.Thread(target=lambda: results.append(run.run()))
     worker.start()

@@ -22,8 +22,15 @@ from modelvet.engine.trial.sets import TrialItem, bundled_sets, load_set
 
 def test_every_bundled_set_loads_and_together_they_use_every_check() -> None:
     names = set(bundled_sets())
-    assert {"general", "coding", "extraction", "summarisation", "french", "german",
-            "spanish"} <= names
+    assert {
+        "general",
+        "coding",
+        "extraction",
+        "summarisation",
+        "french",
+        "german",
+        "spanish",
+    } <= names
     types = {item.check.type for name in names for item in load_set(name).prompts}
     assert types == {"contains", "regex", "json", "python", "language", "none"}
     assert load_set("summarisation").document  # what --fill repeats
@@ -42,19 +49,40 @@ def check(**fields: object) -> TrialItem:
         ({"type": "regex", "pattern": r"\b42\b"}, "17 + 25 = 420", False),
         ({"type": "json"}, 'Sure: ```json\n{"a": 1}\n```', True),
         ({"type": "json"}, "{'a': 1}", False),
-        ({"type": "json", "schema": {"type": "object", "required": ["name", "age"],
-                                     "properties": {"age": {"type": "integer"}}}},
-         '{"name": "Alice", "age": "30"}', False),
-        ({"type": "json", "schema": {"type": "array", "items": {"type": "string"}}},
-         '["Jupiter", "Saturn", "Uranus"]', True),
-        ({"type": "python", "function": "add"}, "```python\ndef add(a, b):\n    return a + b\n```",
-         True),
+        (
+            {
+                "type": "json",
+                "schema": {
+                    "type": "object",
+                    "required": ["name", "age"],
+                    "properties": {"age": {"type": "integer"}},
+                },
+            },
+            '{"name": "Alice", "age": "30"}',
+            False,
+        ),
+        (
+            {"type": "json", "schema": {"type": "array", "items": {"type": "string"}}},
+            '["Jupiter", "Saturn", "Uranus"]',
+            True,
+        ),
+        (
+            {"type": "python", "function": "add"},
+            "```python\ndef add(a, b):\n    return a + b\n```",
+            True,
+        ),
         ({"type": "python", "function": "add"}, "def plus(a, b): return a + b", False),
         ({"type": "python", "function": "add"}, "def add(a, b) return a + b", False),
-        ({"type": "language", "language": "fr"},
-         "Le ciel est bleu parce que la lumière du soleil est diffusée dans l'air.", True),
-        ({"type": "language", "language": "fr"},
-         "The sky is blue because the light of the sun is scattered by the air.", False),
+        (
+            {"type": "language", "language": "fr"},
+            "Le ciel est bleu parce que la lumière du soleil est diffusée dans l'air.",
+            True,
+        ),
+        (
+            {"type": "language", "language": "fr"},
+            "The sky is blue because the light of the sun is scattered by the air.",
+            False,
+        ),
         ({"type": "none"}, "anything", None),
     ],
 )
@@ -80,28 +108,46 @@ def test_language_detection(text: str, language: str | None) -> None:
 
 
 def modelvet(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "modelvet", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "modelvet", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 BAD_SETS = [
-    ("bad-regex.toml",
-     '[[prompts]]\nid = "a"\nprompt = "hi"\n\n[[prompts]]\nid = "b"\nprompt = "hi"\n'
-     'check = { type = "regex", pattern = "(unclosed" }\n',
-     ["line 5", "prompt 2", "field check.pattern", "not a valid regular expression"]),
-    ("bad-type.toml", '[[prompts]]\nid = "a"\nprompt = "hi"\ncheck = { type = "smell" }\n',
-     ["line 1", "field check", "smell"]),
-    ("bad-language.toml",
-     '[[prompts]]\nid = "a"\nprompt = "hi"\ncheck = { type = "language", language = "xx" }\n',
-     ["field check.language", "unknown language 'xx'"]),
-    ("dupe.toml", '[[prompts]]\nid = "a"\nprompt = "hi"\n[[prompts]]\nid = "a"\nprompt = "x"\n',
-     ["field prompts", "used twice"]),
-    ("schema.toml",
-     '[[prompts]]\nid = "a"\nprompt = "hi"\ncheck = { type = "json", schema = { oneOf = [] } }\n',
-     ["field check.schema", "oneOf"]),
+    (
+        "bad-regex.toml",
+        '[[prompts]]\nid = "a"\nprompt = "hi"\n\n[[prompts]]\nid = "b"\nprompt = "hi"\n'
+        'check = { type = "regex", pattern = "(unclosed" }\n',
+        ["line 5", "prompt 2", "field check.pattern", "not a valid regular expression"],
+    ),
+    (
+        "bad-type.toml",
+        '[[prompts]]\nid = "a"\nprompt = "hi"\ncheck = { type = "smell" }\n',
+        ["line 1", "field check", "smell"],
+    ),
+    (
+        "bad-language.toml",
+        '[[prompts]]\nid = "a"\nprompt = "hi"\ncheck = { type = "language", language = "xx" }\n',
+        ["field check.language", "unknown language 'xx'"],
+    ),
+    (
+        "dupe.toml",
+        '[[prompts]]\nid = "a"\nprompt = "hi"\n[[prompts]]\nid = "a"\nprompt = "x"\n',
+        ["field prompts", "used twice"],
+    ),
+    (
+        "schema.toml",
+        '[[prompts]]\nid = "a"\nprompt = "hi"\n'
+        'check = { type = "json", schema = { oneOf = [] } }\n',
+        ["field check.schema", "oneOf"],
+    ),
     ("broken.toml", "[[prompts]\n", ["not valid TOML"]),
-    ("lines.jsonl", '{"set": {"name": "mine"}}\n{"id": "a", "prompt": "hi"}\n'
-     '{"id": "b", "prompt": "hi", "max_tokens": 0}\n', ["line 3", "field max_tokens"]),
+    (
+        "lines.jsonl",
+        '{"set": {"name": "mine"}}\n{"id": "a", "prompt": "hi"}\n'
+        '{"id": "b", "prompt": "hi", "max_tokens": 0}\n',
+        ["line 3", "field max_tokens"],
+    ),
     ("notjson.jsonl", '{"id": "a", "prompt": "hi"}\n{"id": "b",\n', ["line 2", "not valid JSON"]),
 ]
 
@@ -133,29 +179,76 @@ def test_the_cli_refuses_a_bad_set_with_exit_2_before_loading_anything(tmp_path:
 
 def a_trial() -> TrialResult:
     prompts = [
-        PromptOutcome(id="capital", prompt="?", check="contains", answer="Paris", passed=True,
-                      why="contains", prompt_tokens=30, prompt_tokens_per_s=100.0,
-                      decode_tokens=5, decode_tokens_per_s=20.0, time_to_first_token_s=0.3,
-                      seconds=0.5),
-        PromptOutcome(id="email", prompt="?", check="none", answer="Dear", passed=None,
-                      why="human", prompt_tokens=30, prompt_tokens_per_s=90.0, decode_tokens=50,
-                      decode_tokens_per_s=18.0, time_to_first_token_s=0.4, seconds=3.0),
+        PromptOutcome(
+            id="capital",
+            prompt="?",
+            check="contains",
+            answer="Paris",
+            passed=True,
+            why="contains",
+            prompt_tokens=30,
+            prompt_tokens_per_s=100.0,
+            decode_tokens=5,
+            decode_tokens_per_s=20.0,
+            time_to_first_token_s=0.3,
+            seconds=0.5,
+        ),
+        PromptOutcome(
+            id="email",
+            prompt="?",
+            check="none",
+            answer="Dear",
+            passed=None,
+            why="human",
+            prompt_tokens=30,
+            prompt_tokens_per_s=90.0,
+            decode_tokens=50,
+            decode_tokens_per_s=18.0,
+            time_to_first_token_s=0.4,
+            seconds=3.0,
+        ),
     ]
-    fit = FitProof(requested_context_tokens=4096, context_tokens=4096, filled_tokens=4000,
-                   loaded=True, answered=True, fits=True, predicted_total_bytes=300 * 2**20,
-                   measured_peak_bytes=320 * 2**20, memory_ratio=320 / 300,
-                   measured_buffers_bytes=290 * 2**20, predicted_kv_cache_bytes=90 * 2**20,
-                   measured_kv_cache_bytes=90 * 2**20, prompt_tokens_per_s=200.0,
-                   decode_tokens_per_s_at_depth=12.0,
-                   predicted_decode_tokens_per_s_at_depth=15.0, time_to_first_token_s=20.0,
-                   needle_found=True, needle_answer="4817", verdict="fits: at 4096 tokens")
-    model = ModelTrial(file="/m/a.gguf", sha256="ab" * 32, catalog_model_id=None,
-                       kv_cache_type="q8_0", settings="context 4096", checks=[],
-                       measured=Measured(buffers_mib={"model": 92.1, "kv": 90.0}),
-                       prompts=prompts, totals=totals(prompts, 2**28),
-                       fit=fit, completed=True, error=None)
-    return TrialResult(set_name="General", set_source="general.toml",
-                       started_at="2026-12-01T12:00:00+00:00", models=[model])
+    fit = FitProof(
+        requested_context_tokens=4096,
+        context_tokens=4096,
+        filled_tokens=4000,
+        loaded=True,
+        answered=True,
+        fits=True,
+        predicted_total_bytes=300 * 2**20,
+        measured_peak_bytes=320 * 2**20,
+        memory_ratio=320 / 300,
+        measured_buffers_bytes=290 * 2**20,
+        predicted_kv_cache_bytes=90 * 2**20,
+        measured_kv_cache_bytes=90 * 2**20,
+        prompt_tokens_per_s=200.0,
+        decode_tokens_per_s_at_depth=12.0,
+        predicted_decode_tokens_per_s_at_depth=15.0,
+        time_to_first_token_s=20.0,
+        needle_found=True,
+        needle_answer="4817",
+        verdict="fits: at 4096 tokens",
+    )
+    model = ModelTrial(
+        file="/m/a.gguf",
+        sha256="ab" * 32,
+        catalog_model_id=None,
+        kv_cache_type="q8_0",
+        settings="context 4096",
+        checks=[],
+        measured=Measured(buffers_mib={"model": 92.1, "kv": 90.0}),
+        prompts=prompts,
+        totals=totals(prompts, 2**28),
+        fit=fit,
+        completed=True,
+        error=None,
+    )
+    return TrialResult(
+        set_name="General",
+        set_source="general.toml",
+        started_at="2026-12-01T12:00:00+00:00",
+        models=[model],
+    )
 
 
 def test_totals_count_only_automatic_checks() -> None:
@@ -168,8 +261,7 @@ def test_trials_and_marks_are_kept_by_a_migration_that_keeps_old_runs(tmp_path: 
     path = tmp_path / "history.sqlite3"
     with sqlite3.connect(path) as connection:  # a version-1 database with one smoke run
         connection.executescript(history.MIGRATIONS[0] + "PRAGMA user_version = 1;")
-        connection.execute("INSERT INTO runs VALUES (1, 't', 'old.gguf', 'abc', 's', 1, 9.0, "
-                           "'{}')")
+        connection.execute("INSERT INTO runs VALUES (1, 't', 'old.gguf', 'abc', 's', 1, 9.0, '{}')")
     connection.close()
     trial_id = store.record_trial(a_trial(), path)
     assert history.schema_version(path) == history.SCHEMA_VERSION == 2
@@ -180,7 +272,9 @@ def test_trials_and_marks_are_kept_by_a_migration_that_keeps_old_runs(tmp_path: 
     kept = store.load_trial(trial_id, path)
     assert kept.history_id == trial_id
     assert {p.id: p.human_mark for p in kept.models[0].prompts} == {
-        "capital": None, "email": "good"}
+        "capital": None,
+        "email": "good",
+    }
     assert store.trials(path=path)[0]["set_name"] == "General"
     with pytest.raises(ModelVetError, match="no trial 99"):
         store.load_trial(99, path)
@@ -194,8 +288,17 @@ def test_the_decision_record_carries_the_trial(tmp_path: Path) -> None:
     profile = Path(__file__).parent.parent / "examples" / "us-defense-24gb.toml"
     for fmt in ("md", "html", "json", "pdf"):
         out = tmp_path / f"record.{fmt}"
-        done = modelvet("report", "--profile", str(profile), "--format", fmt, "-o", str(out),
-                        "--trial", str(result_file))
+        done = modelvet(
+            "report",
+            "--profile",
+            str(profile),
+            "--format",
+            fmt,
+            "-o",
+            str(out),
+            "--trial",
+            str(result_file),
+        )
         assert done.returncode == 0, done.stderr
     markdown = (tmp_path / "record.md").read_text()
     assert "## Trial on the organisation's own prompts" in markdown
@@ -206,8 +309,17 @@ def test_the_decision_record_carries_the_trial(tmp_path: Path) -> None:
     assert "fits: at 4096 tokens" in (tmp_path / "record.html").read_text()
     bad = tmp_path / "smoke.json"
     bad.write_text('{"file": "x"}')
-    refused = modelvet("report", "--profile", str(profile), "--format", "md", "-o",
-                       str(tmp_path / "r.md"), "--trial", str(bad))
+    refused = modelvet(
+        "report",
+        "--profile",
+        str(profile),
+        "--format",
+        "md",
+        "-o",
+        str(tmp_path / "r.md"),
+        "--trial",
+        str(bad),
+    )
     assert refused.returncode == 2 and "not a trial result" in refused.stderr
 
 
@@ -225,9 +337,15 @@ def checked_smol(smol_gguf: Path) -> object:
 
 
 def fill_event(n_ctx: int, prompt_tokens: int, answer: str) -> dict[str, object]:
-    return {"n_ctx": n_ctx, "answer": answer, "prompt_tokens": prompt_tokens,
-            "prompt_seconds": 10.0, "decode_tokens": 12, "decode_seconds": 2.0,
-            "time_to_first_token_s": 10.0}
+    return {
+        "n_ctx": n_ctx,
+        "answer": answer,
+        "prompt_tokens": prompt_tokens,
+        "prompt_seconds": 10.0,
+        "decode_tokens": 12,
+        "decode_seconds": 2.0,
+        "time_to_first_token_s": 10.0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -235,22 +353,32 @@ def fill_event(n_ctx: int, prompt_tokens: int, answer: str) -> dict[str, object]
     [
         (8192, fill_event(8192, 8050, "It is 4817."), True, "fits: loaded and answered with 8062"),
         (8192, fill_event(8192, 8050, "I do not know."), True, "did NOT find the needle"),
-        (16384, fill_event(8192, 8050, "4817"), False, "not proven at 16384 tokens: the model's "
-         "trained context is 8192"),
+        (
+            16384,
+            fill_event(8192, 8050, "4817"),
+            False,
+            "not proven at 16384 tokens: the model's trained context is 8192",
+        ),
         (8192, fill_event(8192, 3000, "4817"), False, "not proven: loaded"),
         (8192, None, False, "not proven: loaded, but killed"),
     ],
 )
 def test_a_fill_proves_only_what_it_reached(
-    checked_smol: object, requested: int, event: dict[str, object] | None, fits: bool,
+    checked_smol: object,
+    requested: int,
+    event: dict[str, object] | None,
+    fits: bool,
     verdict: str,
 ) -> None:
     from modelvet.engine.trial.fit import fit_proof
 
-    measured = Measured(load_seconds=0.3, baseline_rss_bytes=100 * 2**20,
-                        peak_rss_bytes=400 * 2**20, buffers_mib={"kv": 180.0, "model": 92.1})
-    proof = fit_proof(checked_smol, measured, event, "killed" if event is None else None,
-                      requested)  # type: ignore[arg-type]
+    measured = Measured(
+        load_seconds=0.3,
+        baseline_rss_bytes=100 * 2**20,
+        peak_rss_bytes=400 * 2**20,
+        buffers_mib={"kv": 180.0, "model": 92.1},
+    )
+    proof = fit_proof(checked_smol, measured, event, "killed" if event is None else None, requested)  # type: ignore[arg-type]
     assert proof.fits is fits and verdict in proof.verdict, proof.verdict
     assert proof.requested_context_tokens == requested
     assert proof.measured_peak_bytes == 300 * 2**20 and proof.predicted_total_bytes

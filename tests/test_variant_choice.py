@@ -419,9 +419,7 @@ def test_each_alternative_alone_is_recommended_as_listed(hw: str) -> None:
                 & (pl.col("quant") == alternative.quant)
                 & pl.col("publisher").eq_missing(alternative.publisher)
             )
-            alone = recommend(
-                profile, HARDWARE[hw], with_fields(prepared, variants=only.head(1))
-            )
+            alone = recommend(profile, HARDWARE[hw], with_fields(prepared, variants=only.head(1)))
             (item,) = alone.recommended
             assert (item.quant, item.placement, item.predicted_memory_bytes) == (
                 alternative.quant,
@@ -461,5 +459,6 @@ def test_reason_says_when_the_better_variant_was_too_slow() -> None:
     rows = _variants(("Q8_0", "gpu", 8.0), ("Q4_K_M", "gpu", 14.0))
     chosen = choose(order_variants(rows, "quality", 10.0), "quality").row(0, named=True)
     assert chosen["quant"] == "Q4_K_M"
-    assert chosen["variant_choice"].endswith("instead of Q8_0 fully on the GPU at 8 tokens/s, "
-                                             "below your speed floor")
+    assert chosen["variant_choice"].endswith(
+        "instead of Q8_0 fully on the GPU at 8 tokens/s, below your speed floor"
+    )

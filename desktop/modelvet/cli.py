@@ -60,8 +60,11 @@ def _cmd_catalog_import(args: argparse.Namespace) -> int:
 
     entry = import_catalog(Path(args.file), unverified=args.unverified)
     how = f"signed by trusted key {entry['key_id']}" if entry["verified"] else "UNVERIFIED"
-    print(f"imported catalog {entry['catalog_version']} ({how}); "
-          "`modelvet catalog rollback` restores the one before", file=sys.stderr)
+    print(
+        f"imported catalog {entry['catalog_version']} ({how}); "
+        "`modelvet catalog rollback` restores the one before",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -81,11 +84,12 @@ def _cmd_catalog_sign(args: argparse.Namespace) -> int:
     if args.generate_key:
         if key.exists():
             raise ModelVetError("already exists; not overwriting a private key", str(key))
-        print(f"new key; add this line to the installations' trusted keys:\n"
-              f"{generate_key(key)}", file=sys.stderr)
+        print(
+            f"new key; add this line to the installations' trusted keys:\n{generate_key(key)}",
+            file=sys.stderr,
+        )
     signature = sign_catalog(Path(args.folder), key, Path(args.output))
-    print(f"wrote {args.output} and {args.output}.sig (key {signature['key_id']})",
-          file=sys.stderr)
+    print(f"wrote {args.output} and {args.output}.sig (key {signature['key_id']})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -147,8 +151,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
         catalog = bundled_catalog()
         hardware_plan = plan(profile, preset_machines(catalog), prepare(catalog))
     path = write_report(
-        result, args.format, args.output, catalog=bundled_catalog(), smoke=smoke,
-        plan=hardware_plan, trial=trial,
+        result,
+        args.format,
+        args.output,
+        catalog=bundled_catalog(),
+        smoke=smoke,
+        plan=hardware_plan,
+        trial=trial,
     )
     print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK
@@ -263,8 +272,10 @@ def _cmd_history(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in rows:
         speed = row["generation_tokens_per_s"]
-        print(f"{row['started_at']}  {'passed' if row['passed'] else 'FAILED':<7} "
-              f"{(speed or 0):7.1f} tok/s  {row['file']}  [{row['settings']}]")
+        print(
+            f"{row['started_at']}  {'passed' if row['passed'] else 'FAILED':<7} "
+            f"{(speed or 0):7.1f} tok/s  {row['file']}  [{row['settings']}]"
+        )
     print(f"{len(rows)} run(s)")
     return EXIT_OK
 
@@ -347,8 +358,11 @@ def _build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=_cmd_catalog_list)
     imp = catalog_commands.add_parser("import", help="activate an updated, signed catalog")
     imp.add_argument("file", help="the catalog archive; its signature is FILE.sig")
-    imp.add_argument("--unverified", action="store_true",
-                     help="import even without a valid signature from a trusted key (recorded)")
+    imp.add_argument(
+        "--unverified",
+        action="store_true",
+        help="import even without a valid signature from a trusted key (recorded)",
+    )
     imp.set_defaults(handler=_cmd_catalog_import)
     back = catalog_commands.add_parser("rollback", help="go back to the catalog before")
     back.set_defaults(handler=_cmd_catalog_rollback)

@@ -22,14 +22,26 @@ def add_command(
         "trial", help="run a trial set through each model file, side by side"
     )
     trial.add_argument("--set", required=True, help="a bundled set's name, or a .toml/.jsonl file")
-    trial.add_argument("--model", action="append", required=True, metavar="FILE.gguf",
-                       help="a model file (repeatable; one model is loaded at a time)")
+    trial.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        metavar="FILE.gguf",
+        help="a model file (repeatable; one model is loaded at a time)",
+    )
     add_run_flags(trial)
-    trial.add_argument("--also-kv-cache-type", action="append", default=[],
-                       choices=["f16", "q8_0", "q4_0"],
-                       help="run each file again at this KV-cache type too (repeatable)")
-    trial.add_argument("--fill", action="store_true",
-                       help="proof of fit: fill the context to --context and ask about a needle")
+    trial.add_argument(
+        "--also-kv-cache-type",
+        action="append",
+        default=[],
+        choices=["f16", "q8_0", "q4_0"],
+        help="run each file again at this KV-cache type too (repeatable)",
+    )
+    trial.add_argument(
+        "--fill",
+        action="store_true",
+        help="proof of fit: fill the context to --context and ask about a needle",
+    )
     trial.add_argument("--force", action="store_true", help="load even if it will not fit")
     trial.add_argument("--timeout", type=float, default=900.0, help="seconds per model")
     trial.add_argument("--json", action="store_true")
@@ -41,8 +53,9 @@ def _candidates(args: argparse.Namespace, run_settings: Callable[..., Any]) -> l
 
     kv_types = dict.fromkeys([args.kv_cache_type, *args.also_kv_cache_type])
     return [
-        Candidate(Path(model), run_settings(argparse.Namespace(**{**vars(args),
-                                                                  "kv_cache_type": kv})))
+        Candidate(
+            Path(model), run_settings(argparse.Namespace(**{**vars(args), "kv_cache_type": kv}))
+        )
         for model in args.model
         for kv in kv_types
     ]
@@ -51,8 +64,11 @@ def _candidates(args: argparse.Namespace, run_settings: Callable[..., Any]) -> l
 def _progress(event: dict[str, Any]) -> None:
     kind = event["event"]
     if kind == "model":
-        print(f"model {event['index'] + 1} of {event['of']}: {event['file']} "
-              f"({event['kv_cache_type']} KV)", file=sys.stderr)
+        print(
+            f"model {event['index'] + 1} of {event['of']}: {event['file']} "
+            f"({event['kv_cache_type']} KV)",
+            file=sys.stderr,
+        )
     elif kind == "stage":
         print(f"… {event.get('detail', '')}", file=sys.stderr)
     elif kind == "trial":
@@ -117,22 +133,29 @@ def print_trial(result: Any) -> None:
                 continue
             verdict = {True: "pass", False: "FAIL", None: "human"}[outcome.passed]
             answer = " ".join(outcome.answer.split())[:70]
-            print(f"  [{n}] {verdict:<5} {_number(outcome.prompt_tokens_per_s):>7} pp t/s "
-                  f"{_number(outcome.decode_tokens_per_s):>6} tg t/s "
-                  f"ttft {_number(outcome.time_to_first_token_s, '{:.2f}')} s  {answer}")
+            print(
+                f"  [{n}] {verdict:<5} {_number(outcome.prompt_tokens_per_s):>7} pp t/s "
+                f"{_number(outcome.decode_tokens_per_s):>6} tg t/s "
+                f"ttft {_number(outcome.time_to_first_token_s, '{:.2f}')} s  {answer}"
+            )
             print(f"        {outcome.why}")
     print("\nTotals")
     for n, model in enumerate(models, 1):
         t = model.totals
         peak = _number(t.peak_memory_bytes / 2**20 if t.peak_memory_bytes else None, "{:,.0f}")
-        rate = f"{t.passed}/{t.checked}" + (f" ({t.pass_rate:.0%})" if t.pass_rate is not None
-                                            else "")
-        print(f"  [{n}] passed {rate}, median {_number(t.median_prompt_tokens_per_s)} pp t/s, "
-              f"{_number(t.median_decode_tokens_per_s)} tg t/s, peak {peak} MiB"
-              + (f"; {model.error}" if model.error else ""))
+        rate = f"{t.passed}/{t.checked}" + (
+            f" ({t.pass_rate:.0%})" if t.pass_rate is not None else ""
+        )
+        print(
+            f"  [{n}] passed {rate}, median {_number(t.median_prompt_tokens_per_s)} pp t/s, "
+            f"{_number(t.median_decode_tokens_per_s)} tg t/s, peak {peak} MiB"
+            + (f"; {model.error}" if model.error else "")
+        )
         if model.fit is not None:
-            print(f"      fill: {model.fit.verdict}; decode at depth "
-                  f"{_number(model.fit.decode_tokens_per_s_at_depth)} t/s (predicted "
-                  f"{_number(model.fit.predicted_decode_tokens_per_s_at_depth)})")
+            print(
+                f"      fill: {model.fit.verdict}; decode at depth "
+                f"{_number(model.fit.decode_tokens_per_s_at_depth)} t/s (predicted "
+                f"{_number(model.fit.predicted_decode_tokens_per_s_at_depth)})"
+            )
     if result.cancelled:
         print("Cancelled.")

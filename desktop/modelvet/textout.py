@@ -46,18 +46,22 @@ def print_recommendation(result: Recommendation) -> None:
         if item.placement == "hosted":
             where = f"hosted by {item.publisher}"
         else:
-            speed = (f"{item.predicted_tokens_per_s:.0f} tok/s"
-                     if item.predicted_tokens_per_s else "speed unknown")
-            where = (f"{item.quant}, {item.placement}, {_gb(item.predicted_memory_bytes)}, "
-                     f"{speed}")
+            speed = (
+                f"{item.predicted_tokens_per_s:.0f} tok/s"
+                if item.predicted_tokens_per_s
+                else "speed unknown"
+            )
+            where = f"{item.quant}, {item.placement}, {_gb(item.predicted_memory_bytes)}, {speed}"
         print(f"{item.rank:>3}. {item.name} — {where}, score {item.score:.1f}")
         for reason in item.reasons:
             print(f"       · {reason}")
         for duty in item.obligations:
             print(f"       duty ({duty.licence_name}): {duty.duty} <{duty.clause_url}>")
         for alternative in item.alternatives:
-            print(f"       alternative {alternative.quant} {alternative.placement}: "
-                  f"{alternative.trade}")
+            print(
+                f"       alternative {alternative.quant} {alternative.placement}: "
+                f"{alternative.trade}"
+            )
         if item.run_command:
             print(f"       run: {item.run_command}")
     print(f"\nExcluded ({len(result.excluded)}):")

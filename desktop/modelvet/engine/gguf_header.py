@@ -44,7 +44,17 @@ ARRAY = 9
 STRING = 8
 # GGUF value type -> struct format of one item (strings and arrays are handled apart)
 SCALARS = {
-    0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"
+    0: "B",
+    1: "b",
+    2: "H",
+    3: "h",
+    4: "I",
+    5: "i",
+    6: "f",
+    7: "?",
+    10: "Q",
+    11: "q",
+    12: "d",
 }
 
 
@@ -100,9 +110,7 @@ class _Cursor:
     def need(self, end: int, what: str) -> None:
         """Make bytes up to `end` available, or say the file stops before `what` does."""
         if end > self.size:
-            raise self.fail(
-                f"truncated: {what} needs bytes up to {end}, the file has {self.size}"
-            )
+            raise self.fail(f"truncated: {what} needs bytes up to {end}, the file has {self.size}")
         if end > MAX_HEADER_BYTES:
             raise self.fail(f"header larger than {MAX_HEADER_BYTES} bytes at {what}")
         if end > len(self.buf):

@@ -283,8 +283,11 @@ def with_known_bandwidth(spec: HardwareSpec, catalog: Catalog) -> HardwareSpec:
     for gpu in spec.gpus:
         key = _gpu_key(gpu.name)
         match = known.get(key)
-        if gpu.bandwidth_gbs is None and key and match and (
-            abs(match[0].memory_gb - gpu.memory_gb) <= 0.1 * match[0].memory_gb
+        if (
+            gpu.bandwidth_gbs is None
+            and key
+            and match
+            and (abs(match[0].memory_gb - gpu.memory_gb) <= 0.1 * match[0].memory_gb)
         ):
             card, preset = match
             gpu = gpu.model_copy(

@@ -56,4 +56,3 @@ def resolve_security(profile: Profile, catalog: Catalog) -> ResolvedSecurity:
         else:
             origin_of[name] = "default"
     return ResolvedSecurity(policy=preset, origin_of=origin_of, **values)  # type: ignore[arg-type]
-

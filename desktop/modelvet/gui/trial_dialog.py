@@ -38,10 +38,19 @@ from modelvet.engine.trial import store
 from modelvet.engine.trial.result import PromptOutcome, TrialResult
 from modelvet.engine.trial.run import Candidate, TrialRun, judged_event
 from modelvet.engine.trial.sets import TrialSet, bundled_sets, load_set
+from modelvet.gui.widgets import buddy_label
 from modelvet.gui.workers import Job
 
-COLUMNS = ("Prompt", "Model", "Check", "Answer", "Prompt t/s", "Decode t/s", "First token s",
-           "Your mark")
+COLUMNS = (
+    "Prompt",
+    "Model",
+    "Check",
+    "Answer",
+    "Prompt t/s",
+    "Decode t/s",
+    "First token s",
+    "Your mark",
+)
 MARKS = ("–", "good", "bad")
 CHOOSE = "Choose a file…"
 
@@ -55,16 +64,21 @@ class _Relay(QObject):
 class TrialDialog(QDialog):
     finishedTrial = Signal(object)  # TrialResult
 
-    def __init__(self, catalog: Catalog, model: Path, settings: RunSettings,
-                 hardware: HardwareSpec | Callable[[], HardwareSpec],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        model: Path,
+        settings: RunSettings,
+        hardware: HardwareSpec | Callable[[], HardwareSpec],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Trial: {model.name}")
         self.catalog, self.model, self.settings, self.hardware = catalog, model, settings, hardware
         self.trial_set: TrialSet | None = None
         self.run: TrialRun | None = None
         self.job: Job | None = None
-        self.result: TrialResult | None = None
+        self.trial_result: TrialResult | None = None
         self._rows: dict[tuple[int, str], int] = {}
         self._steps = 1
         self._relay = _Relay(self)
@@ -95,17 +109,23 @@ class TrialDialog(QDialog):
             self.sets.addItem(f"{name} — {load_set(path).name}", str(path))
         self.sets.addItem(CHOOSE, None)
         self.sets.activated.connect(self._maybe_choose)
-        form.addRow(QLabel("&Set:", buddy=self.sets), self.sets)
+        form.addRow(buddy_label("&Set:", self.sets), self.sets)
         form.addRow("Model:", QLabel(f"{self.model}  ({self.settings.kv_cache_type} KV cache)"))
         self.second_kv = QComboBox()
-        self.second_kv.addItems(["no", *(k for k in ("f16", "q8_0", "q4_0")
-                                         if k != self.settings.kv_cache_type)])
+        self.second_kv.addItems(
+            ["no", *(k for k in ("f16", "q8_0", "q4_0") if k != self.settings.kv_cache_type)]
+        )
         self.second_kv.setAccessibleName("Also run at this KV-cache type")
-        form.addRow(QLabel("Also at &KV cache:", buddy=self.second_kv), self.second_kv)
-        self.context = QSpinBox(minimum=256, maximum=1_048_576, singleStep=1024,
-                                value=self.settings.context_tokens, suffix=" tokens")
+        form.addRow(buddy_label("Also at &KV cache:", self.second_kv), self.second_kv)
+        self.context = QSpinBox(
+            minimum=256,
+            maximum=1_048_576,
+            singleStep=1024,
+            value=self.settings.context_tokens,
+            suffix=" tokens",
+        )
         self.context.setAccessibleName("Context length")
-        form.addRow(QLabel("Conte&xt:", buddy=self.context), self.context)
+        form.addRow(buddy_label("Conte&xt:", self.context), self.context)
         self.fill = QCheckBox("Prove the fit: fill the context and ask about a fact placed early")
         form.addRow("", self.fill)
         return form
@@ -136,8 +156,9 @@ class TrialDialog(QDialog):
     def _maybe_choose(self, index: int) -> None:
         if self.sets.itemText(index) != CHOOSE:
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a trial set", str(Path.home()),
-                                              "Trial sets (*.toml *.jsonl)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a trial set", str(Path.home()), "Trial sets (*.toml *.jsonl)"
+        )
         if path:
             self.sets.insertItem(index, Path(path).name, path)
             self.sets.setCurrentIndex(index)
@@ -170,11 +191,17 @@ class TrialDialog(QDialog):
         self.table.setRowCount(0)
         self._rows.clear()
         self.totals.setText("")
-        self.result = None
+        self.trial_result = None
         candidates = self.candidates()
         self._steps = len(candidates) * (len(self.trial_set.prompts) + self.fill.isChecked())
-        self.run = run = TrialRun(self.trial_set, candidates, self.catalog, self.hardware,
-                                  fill=self.fill.isChecked(), on_event=self._relay.said.emit)
+        self.run = run = TrialRun(
+            self.trial_set,
+            candidates,
+            self.catalog,
+            self.hardware,
+            fill=self.fill.isChecked(),
+            on_event=self._relay.said.emit,
+        )
         self.job = Job(lambda report: run.run(), self)
         self.job.finished.connect(self._finished)
         self.job.failed.connect(self._failed)
@@ -191,8 +218,10 @@ class TrialDialog(QDialog):
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = event["event"]
         if kind == "model":
-            self.status.setText(f"Model {event['index'] + 1} of {event['of']}: "
-                                f"{Path(event['file']).name} ({event['kv_cache_type']} KV)")
+            self.status.setText(
+                f"Model {event['index'] + 1} of {event['of']}: "
+                f"{Path(event['file']).name} ({event['kv_cache_type']} KV)"
+            )
         elif kind == "stage":
             self.status.setText(event.get("detail", ""))
         elif kind == "trial" and self.trial_set is not None:
@@ -213,9 +242,15 @@ class TrialDialog(QDialog):
             self.table.insertRow(row)
         mark = {True: "✓ ", False: "✗ ", None: "? "}[outcome.passed]
         answer = " ".join(outcome.answer.split())
-        cells = (outcome.id, f"[{model_index + 1}] {kv} KV", f"{mark}{outcome.check}", answer,
-                 _number(outcome.prompt_tokens_per_s), _number(outcome.decode_tokens_per_s),
-                 f"{outcome.time_to_first_token_s:.2f}")
+        cells = (
+            outcome.id,
+            f"[{model_index + 1}] {kv} KV",
+            f"{mark}{outcome.check}",
+            answer,
+            _number(outcome.prompt_tokens_per_s),
+            _number(outcome.decode_tokens_per_s),
+            f"{outcome.time_to_first_token_s:.2f}",
+        )
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
             item.setToolTip(f"{outcome.why}\n\n{outcome.answer}" if column in (2, 3) else text)
@@ -226,15 +261,18 @@ class TrialDialog(QDialog):
             result = result.model_copy(update={"history_id": store.record_trial(result)})
         except ModelVetError as error:
             self.status.setText(f"Not kept in the history: {error.message()}")
-        self.result = result
+        self.trial_result = result
         for index, model in enumerate(result.models):
             for outcome in model.prompts:
                 self._put_row(index, outcome)
                 self._add_mark(index, outcome)
         self.progress.setValue(100 if result.passed else 0)
         if not self.status.text().startswith("Not kept"):
-            self.status.setText("Cancelled: the model process was stopped." if result.cancelled
-                                else "Done. Mark each answer good or bad: the marks are kept.")
+            self.status.setText(
+                "Cancelled: the model process was stopped."
+                if result.cancelled
+                else "Done. Mark each answer good or bad: the marks are kept."
+            )
         self.totals.setText(_totals_html(result))
         self.finishedTrial.emit(result)
         self._sync()
@@ -249,22 +287,20 @@ class TrialDialog(QDialog):
         choice.addItems(MARKS)
         choice.setAccessibleName(f"Your mark for {outcome.id}, model {model_index + 1}")
         choice.setCurrentText(outcome.human_mark or "–")
-        choice.currentTextChanged.connect(
-            lambda text: self.set_mark(model_index, outcome.id, text)
-        )
+        choice.currentTextChanged.connect(lambda text: self.set_mark(model_index, outcome.id, text))
         self.table.setCellWidget(self._rows[(model_index, outcome.id)], 7, choice)
 
     def set_mark(self, model_index: int, prompt_id: str, text: str) -> None:
         """Keep a human's mark in the history and in the result the record will carry."""
-        if self.result is None:
+        if self.trial_result is None:
             return
         mark = text if text in ("good", "bad") else None
-        for outcome in self.result.models[model_index].prompts:
+        for outcome in self.trial_result.models[model_index].prompts:
             if outcome.id == prompt_id:
                 outcome.human_mark = mark  # type: ignore[assignment]
-        if self.result.history_id is not None:
+        if self.trial_result.history_id is not None:
             try:
-                store.set_mark(self.result.history_id, model_index, prompt_id, mark)  # type: ignore[arg-type]
+                store.set_mark(self.trial_result.history_id, model_index, prompt_id, mark)  # type: ignore[arg-type]
             except ModelVetError as error:
                 self.status.setText(f"Mark not kept: {error.message()}")
 
@@ -287,11 +323,14 @@ def _totals_html(result: TrialResult) -> str:
     lines = []
     for n, model in enumerate(result.models, 1):
         t = model.totals
-        rate = f"{t.passed}/{t.checked}" + (f" ({t.pass_rate:.0%})" if t.pass_rate is not None
-                                            else "")
+        rate = f"{t.passed}/{t.checked}" + (
+            f" ({t.pass_rate:.0%})" if t.pass_rate is not None else ""
+        )
         peak = f"{t.peak_memory_bytes / 2**20:,.0f} MiB" if t.peak_memory_bytes else "–"
-        line = (f"[{n}] {escape(model.label)}: checks passed {rate}, median decode "
-                f"{_number(t.median_decode_tokens_per_s)} tokens/s, peak memory {peak}")
+        line = (
+            f"[{n}] {escape(model.label)}: checks passed {rate}, median decode "
+            f"{_number(t.median_decode_tokens_per_s)} tokens/s, peak memory {peak}"
+        )
         if model.fit is not None:
             line += f"<br>&nbsp;&nbsp;{escape(model.fit.verdict)}"
         if model.error:

@@ -85,6 +85,13 @@ def heading(text: str, detail: str = "") -> QWidget:
     return box
 
 
+def buddy_label(text: str, field: QWidget) -> QLabel:
+    """A caption whose mnemonic focuses `field`."""
+    caption = QLabel(text)
+    caption.setBuddy(field)
+    return caption
+
+
 def hint(text: str) -> QLabel:
     """Grey explanatory text; may hold links to a rule's legal basis."""
     label = QLabel(text)

@@ -301,7 +301,12 @@ class MainWindow(QMainWindow):
         self.export.status.setText(f"Writing {path}…")
         self.export_job = Job(
             lambda report: write_report(
-                recommendation, fmt, Path(path), catalog=catalog, smoke=smoke, plan=plan,
+                recommendation,
+                fmt,
+                Path(path),
+                catalog=catalog,
+                smoke=smoke,
+                plan=plan,
                 trial=trial,
             ),
             self,

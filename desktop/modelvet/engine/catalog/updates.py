@@ -196,8 +196,14 @@ def import_catalog(file: Path, unverified: bool = False) -> dict[str, Any]:
                 str(file),
             )
         version = _refuse_problems(staging, str(file))
-        entry = {"action": "import", "file": str(file.resolve()), "catalog_version": version,
-                 "verified": key is not None, "key_id": key, "why_unverified": why or None}
+        entry = {
+            "action": "import",
+            "file": str(file.resolve()),
+            "catalog_version": version,
+            "verified": key is not None,
+            "key_id": key,
+            "why_unverified": why or None,
+        }
         if key is None:
             (staging / UNVERIFIED_MARK).write_text(
                 json.dumps({**entry, "imported_at": _now()}), encoding="utf-8"
@@ -234,8 +240,11 @@ def rollback() -> dict[str, Any]:
     if swap.exists():
         swap.rename(previous)
     active = _refuse_problems(current, str(current)) if current.exists() else "bundled"
-    entry = {"action": "rollback", "active": str(current) if current.exists() else "bundled",
-             "catalog_version": active}
+    entry = {
+        "action": "rollback",
+        "active": str(current) if current.exists() else "bundled",
+        "catalog_version": active,
+    }
     _record(entry)
     return entry
 
@@ -248,5 +257,4 @@ def start_up_warnings() -> list[str]:
     return integrity_warnings(root, must_have_manifest=not chosen_by_user)
 
 
-__all__ = ["MANIFEST", "history", "import_catalog", "rollback", "sign_catalog",
-           "start_up_warnings"]
+__all__ = ["MANIFEST", "history", "import_catalog", "rollback", "sign_catalog", "start_up_warnings"]

@@ -131,8 +131,10 @@ def attention_flops(depth_tokens: float) -> pl.Expr:
     width = pl.coalesce(mla, gqa, 2 * pl.col("hidden_size"))
     sliding, full = _cache_layers()
     window = pl.min_horizontal(pl.col("sliding_window").fill_null(depth_tokens), depth_tokens)
-    attended = full * depth_tokens + sliding * window + pl.col("kv_shared_layers").fill_null(0) * (
-        depth_tokens
+    attended = (
+        full * depth_tokens
+        + sliding * window
+        + pl.col("kv_shared_layers").fill_null(0) * (depth_tokens)
     )
     return (2.0 * width * attended).fill_null(0.0)
 

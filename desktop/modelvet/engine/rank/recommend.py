@@ -192,9 +192,9 @@ def evaluate(
         pl.all_horizontal(pl.col(c).is_null() for c in blocking_columns)
         & ~pl.col("licence_blocked")
     ).with_columns(
-        run_command(
-            settings, hardware.cpu_cores, "vision" in profile.capability.tasks
-        ).alias("run_command")
+        run_command(settings, hardware.cpu_cores, "vision" in profile.capability.tasks).alias(
+            "run_command"
+        )
     )
     ranked = plan_context(_rank(admissible, scores, profile), settings, cap)
     caveats = outcomes.filter(
@@ -212,9 +212,9 @@ def evaluate(
         .unique()
         .join(recommended.select("model_id"), on="model_id", how="anti")
     )
-    failures = exclusions(
-        frame.join(excluded_ids, on="model_id"), blocking_columns, blocking
-    ).join(scores.select("model_id", "capability"), on="model_id", how="left")
+    failures = exclusions(frame.join(excluded_ids, on="model_id"), blocking_columns, blocking).join(
+        scores.select("model_id", "capability"), on="model_id", how="left"
+    )
     return recommended, failures
 
 

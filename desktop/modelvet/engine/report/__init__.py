@@ -21,14 +21,22 @@ from modelvet.engine.trial.result import TrialResult
 
 FORMATS = ("html", "pdf", "md", "json", "cyclonedx", "allowlist")
 
-__all__ = ["FORMATS", "DecisionRecord", "build_record", "load_smoke", "load_trial", "render",
-           "write_report"]
+__all__ = [
+    "FORMATS",
+    "DecisionRecord",
+    "build_record",
+    "load_smoke",
+    "load_trial",
+    "render",
+    "write_report",
+]
 
 
 def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
-        raise ModelVetError(f"unknown report format {fmt!r}", "--format",
-                            f"one of: {', '.join(FORMATS)}")
+        raise ModelVetError(
+            f"unknown report format {fmt!r}", "--format", f"one of: {', '.join(FORMATS)}"
+        )
 
 
 def render_record(record: DecisionRecord, fmt: str) -> bytes:
@@ -59,16 +67,30 @@ def render_record(record: DecisionRecord, fmt: str) -> bytes:
     return (json.dumps(bom, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def render(recommendation: Recommendation, fmt: str, *, catalog: Catalog,
-           smoke: SmokeResult | None = None, now: dt.datetime | None = None,
-           plan: Plan | None = None, trial: TrialResult | None = None) -> bytes:
+def render(
+    recommendation: Recommendation,
+    fmt: str,
+    *,
+    catalog: Catalog,
+    smoke: SmokeResult | None = None,
+    now: dt.datetime | None = None,
+    plan: Plan | None = None,
+    trial: TrialResult | None = None,
+) -> bytes:
     check_format(fmt)  # before any work, so a typo fails fast
     return render_record(build_record(recommendation, catalog, smoke, now, plan, trial), fmt)
 
 
-def write_report(recommendation: Recommendation, fmt: str, path: str | Path, *,
-                 catalog: Catalog, smoke: SmokeResult | None = None,
-                 plan: Plan | None = None, trial: TrialResult | None = None) -> Path:
+def write_report(
+    recommendation: Recommendation,
+    fmt: str,
+    path: str | Path,
+    *,
+    catalog: Catalog,
+    smoke: SmokeResult | None = None,
+    plan: Plan | None = None,
+    trial: TrialResult | None = None,
+) -> Path:
     """Render first, then write atomically: a failure never leaves a partial file at `path`."""
     path = Path(path)
     check_format(fmt)
@@ -76,8 +98,9 @@ def write_report(recommendation: Recommendation, fmt: str, path: str | Path, *,
         raise ModelVetError("the folder to write the report in does not exist", str(path.parent))
     if path.is_dir():
         raise ModelVetError("is a folder; give a file name for the report", str(path))
-    atomic_write_bytes(path, render(recommendation, fmt, catalog=catalog, smoke=smoke, plan=plan,
-                                    trial=trial))
+    atomic_write_bytes(
+        path, render(recommendation, fmt, catalog=catalog, smoke=smoke, plan=plan, trial=trial)
+    )
     return path
 
 
@@ -95,5 +118,6 @@ def load_smoke(path: str | Path) -> SmokeResult:
             row.pop("ratio", None)  # computed by to_json_dict, not a field
         return SmokeResult.model_validate(data)
     except (ValidationError, AttributeError) as error:
-        raise ModelVetError("not a smoke-test result (from `modelvet smoke --json`)",
-                            str(path)) from error
+        raise ModelVetError(
+            "not a smoke-test result (from `modelvet smoke --json`)", str(path)
+        ) from error

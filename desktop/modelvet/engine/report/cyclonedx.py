@@ -40,25 +40,35 @@ def _references(entry: RecordedModel) -> list[dict[str, str]]:
     if entry.file_repo and _HF_REPO.match(entry.file_repo):
         refs.append({"type": "distribution", "url": f"https://huggingface.co/{entry.file_repo}"})
     if item.repo and _HF_REPO.match(item.repo):
-        refs.append({"type": "vcs", "url": f"https://huggingface.co/{item.repo}",
-                     "comment": "the developer's own repository"})
+        refs.append(
+            {
+                "type": "vcs",
+                "url": f"https://huggingface.co/{item.repo}",
+                "comment": "the developer's own repository",
+            }
+        )
     refs.append({"type": "license", "url": item.license_url})
     for source in entry.sources:
         kind = "model-card" if "model card" in source.facts else "evidence"
-        refs.append({"type": kind, "url": source.url,
-                     "comment": "source for: " + ", ".join(source.facts)})
+        refs.append(
+            {"type": kind, "url": source.url, "comment": "source for: " + ", ".join(source.facts)}
+        )
     return refs
 
 
 def _ancestor(base: Ancestor) -> dict[str, Any]:
-    component: dict[str, Any] = {"type": "machine-learning-model", "name": base.name,
-                                 "supplier": {"name": base.developer},
-                                 "description": f"{base.lineage or 'derived'} base model"}
+    component: dict[str, Any] = {
+        "type": "machine-learning-model",
+        "name": base.name,
+        "supplier": {"name": base.developer},
+        "description": f"{base.lineage or 'derived'} base model",
+    }
     if ref := purl(base.repo):
         component["purl"] = ref
     component["externalReferences"] = [{"type": "model-card", "url": base.card_url}]
-    component["properties"] = [{"name": "modelvet:developer-country",
-                                "value": base.developer_country}]
+    component["properties"] = [
+        {"name": "modelvet:developer-country", "value": base.developer_country}
+    ]
     return component
 
 
@@ -71,32 +81,44 @@ def _model_card(entry: RecordedModel, record: DecisionRecord) -> dict[str, Any]:
     }
     if entry.architecture_family:
         parameters["architectureFamily"] = entry.architecture_family
-    architecture = "; ".join(part for part in (
-        entry.architecture, f"quantisation {item.quant}" if item.quant else None) if part)
+    architecture = "; ".join(
+        part
+        for part in (entry.architecture, f"quantisation {item.quant}" if item.quant else None)
+        if part
+    )
     if architecture:
         parameters["modelArchitecture"] = architecture
     req, org = record.requirements, record.organisation
-    use = (f"{', '.join(req.tasks)} with {req.context_tokens} tokens of context for a "
-           f"{org.sector} organisation in {org.country}, on {record.hardware.name}")
-    return {"modelParameters": parameters,
-            "considerations": {"useCases": [use], "performanceTradeoffs": item.reasons}}
+    use = (
+        f"{', '.join(req.tasks)} with {req.context_tokens} tokens of context for a "
+        f"{org.sector} organisation in {org.country}, on {record.hardware.name}"
+    )
+    return {
+        "modelParameters": parameters,
+        "considerations": {"useCases": [use], "performanceTradeoffs": item.reasons},
+    }
 
 
 def _properties(entry: RecordedModel) -> list[dict[str, str]]:
     item = entry.recommended
     values = {
-        "modelvet:rank": item.rank, "modelvet:score": item.score,
+        "modelvet:rank": item.rank,
+        "modelvet:score": item.score,
         "modelvet:developer": item.developer,
         "modelvet:developer-country": item.developer_country,
         "modelvet:origin-chain": "; ".join(entry.origin_chain),
-        "modelvet:license-id": item.license, "modelvet:file-format": item.format,
-        "modelvet:quantisation": item.quant, "modelvet:publisher-country": item.publisher_country,
+        "modelvet:license-id": item.license,
+        "modelvet:file-format": item.format,
+        "modelvet:quantisation": item.quant,
+        "modelvet:publisher-country": item.publisher_country,
         "modelvet:files": ", ".join(item.files) or None,
         "modelvet:file-size-bytes": item.file_size_bytes,
-        "modelvet:file-size-status": item.size_status, "modelvet:placement": item.placement,
+        "modelvet:file-size-status": item.size_status,
+        "modelvet:placement": item.placement,
         "modelvet:predicted-memory-bytes": item.predicted_memory_bytes,
-        "modelvet:predicted-tokens-per-s": (round(item.predicted_tokens_per_s, 1)
-                                            if item.predicted_tokens_per_s else None),
+        "modelvet:predicted-tokens-per-s": (
+            round(item.predicted_tokens_per_s, 1) if item.predicted_tokens_per_s else None
+        ),
     }
     return [{"name": k, "value": str(v)} for k, v in values.items() if v not in (None, "")]
 
@@ -119,7 +141,8 @@ def component(entry: RecordedModel, record: DecisionRecord) -> dict[str, Any]:
         "hashes": [{"alg": "SHA-256", "content": item.sha256}] if item.sha256 else None,
         "externalReferences": _references(entry),
         "pedigree": {"ancestors": [_ancestor(a) for a in entry.ancestors]}
-        if entry.ancestors else None,
+        if entry.ancestors
+        else None,
         "modelCard": _model_card(entry, record),
         "properties": _properties(entry),
     }
@@ -128,8 +151,10 @@ def component(entry: RecordedModel, record: DecisionRecord) -> dict[str, Any]:
 
 def render_cyclonedx(record: DecisionRecord) -> dict[str, Any]:
     """The BOM as a JSON-ready dict: one machine-learning-model component per recommendation."""
-    properties = [{"name": "modelvet:catalog-version", "value": record.catalog_version},
-                  {"name": "modelvet:excluded-models", "value": str(len(record.excluded))}]
+    properties = [
+        {"name": "modelvet:catalog-version", "value": record.catalog_version},
+        {"name": "modelvet:excluded-models", "value": str(len(record.excluded))},
+    ]
     if record.policy:
         properties.append({"name": "modelvet:policy", "value": record.policy.id})
     if record.profile_name:
@@ -141,8 +166,11 @@ def render_cyclonedx(record: DecisionRecord) -> dict[str, Any]:
         "version": 1,
         "metadata": {
             "timestamp": record.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "tools": {"components": [{"type": "application", "name": "ModelVet",
-                                      "version": record.modelvet_version}]},
+            "tools": {
+                "components": [
+                    {"type": "application", "name": "ModelVet", "version": record.modelvet_version}
+                ]
+            },
             "properties": properties,
         },
         "components": [component(entry, record) for entry in record.recommended],

@@ -10,14 +10,35 @@ from fpdf.enums import MethodReturnValue, TableCellFillMode, VAlign, WrapMode, X
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.resources import resource_path
 
-INK, MUTED, RULE, BAND, LINK = (29, 35, 48), (91, 100, 114), (190, 196, 205), (236, 239, 243), (
-    26, 79, 156)
+INK, MUTED, RULE, BAND, LINK = (
+    (29, 35, 48),
+    (91, 100, 114),
+    (190, 196, 205),
+    (236, 239, 243),
+    (26, 79, 156),
+)
 BODY_PT, TABLE_PT, SMALL_PT = 9.5, 8, 7.5
 _PAD_Y, _PAD_X = 1.1, 1.4
 # Core PDF fonts only cover Latin-1; used only when the bundled TTF is missing.
-_LATIN1 = str.maketrans({"—": "-", "–": "-", "→": "->", "×": "x", "÷": "/", "≥": ">=",
-                         "≤": "<=", "·": "-", "…": "...", "‘": "'", "’": "'", "“": '"',
-                         "”": '"', "✗": "x", "•": "-"})
+_LATIN1 = str.maketrans(
+    {
+        "—": "-",
+        "–": "-",
+        "→": "->",
+        "×": "x",
+        "÷": "/",
+        "≥": ">=",
+        "≤": "<=",
+        "·": "-",
+        "…": "...",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "✗": "x",
+        "•": "-",
+    }
+)
 
 
 class RecordPdf(FPDF):
@@ -56,8 +77,14 @@ class RecordPdf(FPDF):
         self.set_y(8)
         half = self.epw / 2
         self.cell(half + 30, 4, self.text_of(self.record_title), new_x=XPos.RIGHT)
-        self.cell(half - 30, 4, self.text_of(self.catalog_line), align="R",
-                  new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(
+            half - 30,
+            4,
+            self.text_of(self.catalog_line),
+            align="R",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
         self.set_draw_color(*RULE)
         self.line(self.l_margin, 12.5, self.w - self.r_margin, 12.5)
         self.set_y(self.t_margin)
@@ -78,8 +105,9 @@ class RecordPdf(FPDF):
         else:
             self.ln(space)
         self.font(size, bold=True)
-        self.multi_cell(0, size * 0.5, self.text_of(text), align="L",
-                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(
+            0, size * 0.5, self.text_of(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
         if level == 1:
             self.set_draw_color(*INK)
             self.set_line_width(0.4)
@@ -90,19 +118,23 @@ class RecordPdf(FPDF):
             self.ln(1)
 
     def _line_count(self, width: float, size: float, text: str) -> int:
-        lines = self.multi_cell(width, size * 0.48, self.text_of(text), dry_run=True,
-                                output=MethodReturnValue.LINES)
+        lines = self.multi_cell(
+            width, size * 0.48, self.text_of(text), dry_run=True, output=MethodReturnValue.LINES
+        )
         return len(lines) if isinstance(lines, list) else 1
 
-    def grid_height(self, rows: Sequence[Sequence[str]], widths: Sequence[float],
-                    size: float = TABLE_PT) -> float:
+    def grid_height(
+        self, rows: Sequence[Sequence[str]], widths: Sequence[float], size: float = TABLE_PT
+    ) -> float:
         """About how tall `grid` will draw these rows (to keep a short table on one page)."""
         self.font(size)
         scale = self.epw / sum(widths)
         total = 0.0
         for values in rows:
-            lines = [self._line_count(w * scale - 2 * _PAD_X, size, text)
-                     for w, text in zip(widths, values, strict=False)]
+            lines = [
+                self._line_count(w * scale - 2 * _PAD_X, size, text)
+                for w, text in zip(widths, values, strict=False)
+            ]
             total += max(lines, default=0) * size * 0.48 + 2 * _PAD_Y
         return total
 
@@ -112,15 +144,26 @@ class RecordPdf(FPDF):
             self.add_page()
         self.paragraph(text, size=size, color=color, bold=True)
 
-    def paragraph(self, text: str, size: float = BODY_PT, color: tuple[int, int, int] = INK,
-                  bold: bool = False) -> None:
+    def paragraph(
+        self,
+        text: str,
+        size: float = BODY_PT,
+        color: tuple[int, int, int] = INK,
+        bold: bool = False,
+    ) -> None:
         self.font(size, bold=bold, color=color)
-        self.multi_cell(0, size * 0.5, self.text_of(text), align="L",
-                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(
+            0, size * 0.5, self.text_of(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
         self.ln(1.2)
 
-    def bullets(self, items: Sequence[str], size: float = BODY_PT,
-                color: tuple[int, int, int] = INK, links: Sequence[str | None] = ()) -> None:
+    def bullets(
+        self,
+        items: Sequence[str],
+        size: float = BODY_PT,
+        color: tuple[int, int, int] = INK,
+        links: Sequence[str | None] = (),
+    ) -> None:
         self.font(size, color=color)
         for n, item in enumerate(items):
             link = links[n] if n < len(links) else None
@@ -128,17 +171,30 @@ class RecordPdf(FPDF):
             self.cell(3.5, size * 0.5, "•" if self.family == "DejaVu" else "-")
             if link:
                 self.set_text_color(*LINK)
-            self.multi_cell(0, size * 0.5, self.text_of(item), align="L", link=link or "",
-                            new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=WrapMode.CHAR
-                            if link else WrapMode.WORD)
+            self.multi_cell(
+                0,
+                size * 0.5,
+                self.text_of(item),
+                align="L",
+                link=link or "",
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+                wrapmode=WrapMode.CHAR if link else WrapMode.WORD,
+            )
             self.set_text_color(*color)
             self.ln(0.6)
         self.ln(1.2)
 
-    def grid(self, headings: Sequence[str] | None, rows: Sequence[Sequence[str]],
-             widths: Sequence[float], size: float = TABLE_PT,
-             bold_first_column: bool = False, links: dict[tuple[int, int], str] | None = None,
-             spans: dict[int, int] | None = None) -> None:
+    def grid(
+        self,
+        headings: Sequence[str] | None,
+        rows: Sequence[Sequence[str]],
+        widths: Sequence[float],
+        size: float = TABLE_PT,
+        bold_first_column: bool = False,
+        links: dict[tuple[int, int], str] | None = None,
+        spans: dict[int, int] | None = None,
+    ) -> None:
         """A bordered table with wrapped cells; headings repeat after a page break.
 
         `spans` maps a row index to the number of rows its first cell spans.
@@ -148,9 +204,15 @@ class RecordPdf(FPDF):
         links = links or {}
         spans = spans or {}
         with self.table(
-            col_widths=tuple(widths), width=self.epw, text_align="LEFT", v_align=VAlign.T,
-            line_height=size * 0.48, padding=(_PAD_Y, _PAD_X), first_row_as_headings=bool(headings),
-            headings_style=FontFace(emphasis="BOLD", fill_color=BAND), repeat_headings=1,
+            col_widths=tuple(widths),
+            width=self.epw,
+            text_align="LEFT",
+            v_align=VAlign.T,
+            line_height=size * 0.48,
+            padding=(_PAD_Y, _PAD_X),
+            first_row_as_headings=bool(headings),
+            headings_style=FontFace(emphasis="BOLD", fill_color=BAND),
+            repeat_headings=1,
             cell_fill_mode=TableCellFillMode.NONE,
         ) as table:
             if headings:
@@ -166,7 +228,11 @@ class RecordPdf(FPDF):
                     style = FontFace(emphasis="BOLD") if c == 0 and bold_first_column else None
                     link = links.get((r, c))
                     style = FontFace(color=LINK) if link else style
-                    row.cell(self.text_of(text), style=style, link=link,
-                             rowspan=spans.get(r, 1) if c == 0 else 1)
+                    row.cell(
+                        self.text_of(text),
+                        style=style,
+                        link=link,
+                        rowspan=spans.get(r, 1) if c == 0 else 1,
+                    )
                 covered = covered - 1 if covered else spans.get(r, 1) - 1
         self.ln(2.5)

@@ -14,7 +14,10 @@ def chosen_artifact(model: Model, item: RecommendedModel) -> Artifact | None:
     """The catalog file behind the chosen variant; None when the size was estimated."""
     for artifact in model.artifacts:
         if (artifact.format, normalise_quant(artifact.quant), artifact.publisher) == (
-                item.format, item.quant, item.publisher):
+            item.format,
+            item.quant,
+            item.publisher,
+        ):
             return artifact
     return None
 
@@ -29,11 +32,17 @@ def ancestors(catalog: Catalog, model: Model) -> list[Ancestor]:
         if base is None:
             break
         developer = catalog.developers.get(base.developer)
-        chain.append(Ancestor(
-            model_id=base.id, name=base.name,
-            developer=developer.name if developer else base.developer,
-            developer_country=developer.country if developer else "??",
-            lineage=current.lineage, repo=base.repo, card_url=base.sources["card"]))
+        chain.append(
+            Ancestor(
+                model_id=base.id,
+                name=base.name,
+                developer=developer.name if developer else base.developer,
+                developer_country=developer.country if developer else "??",
+                lineage=current.lineage,
+                repo=base.repo,
+                card_url=base.sources["card"],
+            )
+        )
         seen.add(base.id)
         current = base
     return chain
@@ -42,16 +51,28 @@ def ancestors(catalog: Catalog, model: Model) -> list[Ancestor]:
 def architecture_text(arch: Architecture | None) -> str | None:
     if arch is None:
         return None
-    parts = [f"{label} {value}" for label, value in (
-        ("layers", arch.layers), ("attention heads", arch.attention_heads),
-        ("KV heads", arch.kv_heads), ("head size", arch.head_dim),
-        ("hidden size", arch.hidden_size), ("vocabulary", arch.vocab_size)) if value]
+    parts = [
+        f"{label} {value}"
+        for label, value in (
+            ("layers", arch.layers),
+            ("attention heads", arch.attention_heads),
+            ("KV heads", arch.kv_heads),
+            ("head size", arch.head_dim),
+            ("hidden size", arch.hidden_size),
+            ("vocabulary", arch.vocab_size),
+        )
+        if value
+    ]
     if arch.experts_total:
-        parts.append(f"mixture of experts, {arch.experts_active or '?'} of "
-                     f"{arch.experts_total} active")
+        parts.append(
+            f"mixture of experts, {arch.experts_active or '?'} of {arch.experts_total} active"
+        )
     if arch.sliding_window:
-        where = (f"on {arch.sliding_window_layers} layers" if arch.sliding_window_layers
-                 else "(how many layers use it is not in the catalog)")
+        where = (
+            f"on {arch.sliding_window_layers} layers"
+            if arch.sliding_window_layers
+            else "(how many layers use it is not in the catalog)"
+        )
         parts.append(f"sliding window {arch.sliding_window} {where}")
     if arch.full_attention_layers is not None:
         parts.append(f"{arch.full_attention_layers} full-attention layers")
@@ -64,16 +85,20 @@ def architecture_family(arch: Architecture | None) -> str | None:
     """Only what the catalog's numbers show; None when they show nothing."""
     if arch is None or not (arch.attention_heads or arch.kv_heads or arch.kv_lora_rank):
         return None
-    if arch.layers and arch.full_attention_layers is not None and (
-            arch.full_attention_layers < arch.layers):
+    if (
+        arch.layers
+        and arch.full_attention_layers is not None
+        and (arch.full_attention_layers < arch.layers)
+    ):
         family = "hybrid transformer"
     else:
         family = "transformer"
     return f"mixture-of-experts {family}" if arch.experts_total else family
 
 
-def _sources(catalog: Catalog, model: Model, artifact: Artifact | None,
-             base: list[Ancestor]) -> list[SourceRef]:
+def _sources(
+    catalog: Catalog, model: Model, artifact: Artifact | None, base: list[Ancestor]
+) -> list[SourceRef]:
     """Every URL behind the model's facts, each once, with the facts it supports."""
     pairs: list[tuple[str, str]] = [(f"model {fact}", url) for fact, url in model.sources.items()]
     developer = catalog.developers.get(model.developer)
@@ -106,16 +131,26 @@ def recorded_model(catalog: Catalog, item: RecommendedModel) -> RecordedModel:
     origin_chain = [describe_link(link) for link in item.origin]
     model = catalog.models.get(item.model_id)
     if model is None:  # the recommendation came from another catalog: keep what it says
-        return RecordedModel(recommended=item, origin_chain=origin_chain, ancestors=[],
-                             license_spdx=None, official_file=None, file_repo=None,
-                             revision=None, file_source=None, architecture=None,
-                             architecture_family=None,
-                             sources=[SourceRef(facts=["licence text"], url=item.license_url)])
+        return RecordedModel(
+            recommended=item,
+            origin_chain=origin_chain,
+            ancestors=[],
+            license_spdx=None,
+            official_file=None,
+            file_repo=None,
+            revision=None,
+            file_source=None,
+            architecture=None,
+            architecture_family=None,
+            sources=[SourceRef(facts=["licence text"], url=item.license_url)],
+        )
     artifact = chosen_artifact(model, item)
     base = ancestors(catalog, model)
     licence = catalog.licenses.get(model.license)
     return RecordedModel(
-        recommended=item, origin_chain=origin_chain, ancestors=base,
+        recommended=item,
+        origin_chain=origin_chain,
+        ancestors=base,
         license_spdx=licence.spdx if licence else None,
         official_file=artifact.official if artifact else None,
         file_repo=artifact.repo if artifact else None,
@@ -124,7 +159,8 @@ def recorded_model(catalog: Catalog, item: RecommendedModel) -> RecordedModel:
         architecture=architecture_text(model.architecture),
         architecture_family=architecture_family(model.architecture),
         sources=_sources(catalog, model, artifact, base),
-        named_in_rules=named_in_rules(catalog, model))
+        named_in_rules=named_in_rules(catalog, model),
+    )
 
 
 def named_in_rules(catalog: Catalog, model: Model) -> list[str]:

@@ -57,8 +57,7 @@ def _candidate(model: ModelTrial) -> TrialCandidate:
         f"{_figure(t.median_decode_tokens_per_s, 'tokens/s')}, first token after "
         f"{_figure(t.median_time_to_first_token_s, 's', '{:.2f}')}",
         peak_memory=_peak_memory(model),
-        human_marks=f"{marks.count('good')} good, {marks.count('bad')} bad"
-        if marks else "none",
+        human_marks=f"{marks.count('good')} good, {marks.count('bad')} bad" if marks else "none",
         fit=model.fit.verdict if model.fit else None,
         error=model.error,
     )
@@ -69,8 +68,9 @@ def _peak_memory(model: ModelTrial) -> str:
     process also holds llama-cpp-python's arrays, which llama-server has not)."""
     peak = model.totals.peak_memory_bytes
     text = _figure(peak / MIB if peak else None, "MiB", "{:,.0f}")
-    buffers = sum(model.measured.buffers_mib.get(k, 0.0)
-                  for k in ("model", "kv", "compute", "output"))
+    buffers = sum(
+        model.measured.buffers_mib.get(k, 0.0) for k in ("model", "kv", "compute", "output")
+    )
     return f"{text} (llama.cpp's buffers {buffers:,.0f} MiB)" if buffers else text
 
 
@@ -106,5 +106,6 @@ def load_trial(path: str | Path) -> TrialResult:
     try:
         return TrialResult.model_validate(data)
     except ValidationError as error:
-        raise ModelVetError("not a trial result (from `modelvet trial --json`)",
-                            str(path)) from error
+        raise ModelVetError(
+            "not a trial result (from `modelvet trial --json`)", str(path)
+        ) from error

@@ -66,8 +66,10 @@ def file_line(entry: RecordedModel) -> str:
         return f"hosted by {item.publisher or 'the developer'}: no file"
     kind = f"{item.quant or '?'} {(item.format or '').upper()}".strip()
     if not item.publisher:
-        return (f"{kind}: no published file in the catalog; quantise the developer's "
-                f"weights yourself (size estimated from the parameter count)")
+        return (
+            f"{kind}: no published file in the catalog; quantise the developer's "
+            f"weights yourself (size estimated from the parameter count)"
+        )
     country = f" ({item.publisher_country})" if item.publisher_country else ""
     own = ", the developer's own file" if entry.official_file else ", a third-party file"
     return f"{kind} from {item.publisher}{country}{own}"
@@ -82,11 +84,12 @@ def file_size(entry: RecordedModel) -> str:
 def memory_line(entry: RecordedModel) -> str:
     item = entry.recommended
     mem = item.memory
-    headroom = (f", {item.memory_headroom:.0%} headroom"
-                if item.memory_headroom is not None else "")
-    return (f"{size(item.predicted_memory_bytes)} (weights {size(mem.weights_bytes)}, "
-            f"KV cache {size(mem.kv_cache_bytes)}, compute {size(mem.compute_bytes)})"
-            f"{headroom}")
+    headroom = f", {item.memory_headroom:.0%} headroom" if item.memory_headroom is not None else ""
+    return (
+        f"{size(item.predicted_memory_bytes)} (weights {size(mem.weights_bytes)}, "
+        f"KV cache {size(mem.kv_cache_bytes)}, compute {size(mem.compute_bytes)})"
+        f"{headroom}"
+    )
 
 
 def speed_line(entry: RecordedModel, target: float) -> str:
@@ -98,14 +101,21 @@ def speed_line(entry: RecordedModel, target: float) -> str:
 
 
 def lineage(entry: RecordedModel) -> str:
-    return "; ".join(f"{a.lineage or 'derived'} of {a.name} by {a.developer} "
-                     f"({a.developer_country})" for a in entry.ancestors) or "none (base model)"
+    return (
+        "; ".join(
+            f"{a.lineage or 'derived'} of {a.name} by {a.developer} ({a.developer_country})"
+            for a in entry.ancestors
+        )
+        or "none (base model)"
+    )
 
 
 def score_line(entry: RecordedModel) -> str:
     item = entry.recommended
-    return (f"{item.score:.1f} (capability {item.capability:.0f} minus quantisation "
-            f"{item.quant_penalty:.1f})")
+    return (
+        f"{item.score:.1f} (capability {item.capability:.0f} minus quantisation "
+        f"{item.quant_penalty:.1f})"
+    )
 
 
 def facts_table(entry: RecordedModel, target: float) -> list[tuple[str, str]]:
@@ -115,25 +125,36 @@ def facts_table(entry: RecordedModel, target: float) -> list[tuple[str, str]]:
         ("Developer", developer(entry)),
         ("Origin chain", "; ".join(entry.origin_chain)),
         ("Derived from", lineage(entry)),
-        ("Licence", item.license_name + (f" (SPDX {entry.license_spdx})" if entry.license_spdx
-                                         and not entry.license_spdx.startswith("LicenseRef-")
-                                         else "")),
+        (
+            "Licence",
+            item.license_name
+            + (
+                f" (SPDX {entry.license_spdx})"
+                if entry.license_spdx and not entry.license_spdx.startswith("LicenseRef-")
+                else ""
+            ),
+        ),
         ("Licence text", item.license_url),
         ("Parameters", params(entry)),
         ("Architecture", entry.architecture or "not in the catalog"),
-        ("Context length", f"{item.context_length:,} tokens" if item.context_length
-         else "unknown"),
+        ("Context length", f"{item.context_length:,} tokens" if item.context_length else "unknown"),
         ("File", file_line(entry)),
     ]
     if item.placement == "hosted":
-        return rows + [("Placement", placement(entry)),
-                       ("Certifications", ", ".join(item.certifications) or "none listed"),
-                       ("Score", score_line(entry))]
+        return rows + [
+            ("Placement", placement(entry)),
+            ("Certifications", ", ".join(item.certifications) or "none listed"),
+            ("Score", score_line(entry)),
+        ]
     if item.repo:
         rows.append(("Developer's repository", item.repo))
     if entry.file_repo:
-        rows.append(("File repository", entry.file_repo + (
-            f" @ {entry.revision}" if entry.revision else "")))
+        rows.append(
+            (
+                "File repository",
+                entry.file_repo + (f" @ {entry.revision}" if entry.revision else ""),
+            )
+        )
     if item.files:
         rows.append(("File names", ", ".join(item.files)))
     rows += [
@@ -149,13 +170,20 @@ def facts_table(entry: RecordedModel, target: float) -> list[tuple[str, str]]:
 
 def organisation(org: OrganisationFacts) -> str:
     """The organisation as the licence tests see it."""
-    parts = [f"country {org.country}, sector {org.sector}",
-             f"{org.expected_monthly_users:,} expected monthly users of this deployment"]
-    parts.append(f"{org.monthly_active_users:,} monthly active users across the organisation"
-                 if org.monthly_active_users is not None
-                 else "organisation-wide monthly active users not stated")
-    parts.append(f"US${org.monthly_revenue_usd:,.0f} monthly revenue"
-                 if org.monthly_revenue_usd is not None else "monthly revenue not stated")
+    parts = [
+        f"country {org.country}, sector {org.sector}",
+        f"{org.expected_monthly_users:,} expected monthly users of this deployment",
+    ]
+    parts.append(
+        f"{org.monthly_active_users:,} monthly active users across the organisation"
+        if org.monthly_active_users is not None
+        else "organisation-wide monthly active users not stated"
+    )
+    parts.append(
+        f"US${org.monthly_revenue_usd:,.0f} monthly revenue"
+        if org.monthly_revenue_usd is not None
+        else "monthly revenue not stated"
+    )
     if org.user_countries:
         parts.append(f"users in {', '.join(org.user_countries)}")
     return "; ".join(parts)
@@ -172,21 +200,26 @@ def rule_name(failure: RecordedFailure) -> str:
 
 def obligations(entry: RecordedModel) -> list[tuple[str, str]]:
     """(sentence, clause URL) for each duty the organisation takes on with the model."""
-    return [(f"{duty.licence_name}: {duty.duty}", duty.clause_url)
-            for duty in entry.recommended.obligations]
+    return [
+        (f"{duty.licence_name}: {duty.duty}", duty.clause_url)
+        for duty in entry.recommended.obligations
+    ]
 
 
 def caveats(entry: RecordedModel) -> list[tuple[str, str | None]]:
     """(sentence, clause URL) for each caveat: carve-outs relied on, unknown terms admitted."""
-    return [(("Not established: " if c.status == "unknown" else "") + c.detail, c.clause_url)
-            for c in entry.recommended.caveats]
+    return [
+        (("Not established: " if c.status == "unknown" else "") + c.detail, c.clause_url)
+        for c in entry.recommended.caveats
+    ]
 
 
 def licences(entry: RecordedModel) -> str:
     item = entry.recommended
     inherited = item.licenses[1:]
-    return item.license_name + (f"; inherited through its base model: {', '.join(inherited)}"
-                                if inherited else "")
+    return item.license_name + (
+        f"; inherited through its base model: {', '.join(inherited)}" if inherited else ""
+    )
 
 
 def reasons(entry: RecordedModel) -> list[str]:

@@ -125,8 +125,14 @@ FORMAT_MARKERS = (
     ("<start_of_turn>", "gemma"),
     ("[INST]", "mistral-instruct"),
 )
-ARCHITECTURE_FORMATS = {"gemma": "gemma", "gemma2": "gemma", "gemma3": "gemma",
-                        "chatglm": "chatglm3", "llama": "llama-2", "baichuan": "baichuan-2"}
+ARCHITECTURE_FORMATS = {
+    "gemma": "gemma",
+    "gemma2": "gemma",
+    "gemma3": "gemma",
+    "chatglm": "chatglm3",
+    "llama": "llama-2",
+    "baichuan": "baichuan-2",
+}
 
 
 def builtin_chat_format(architecture: str | None, is_one_token: Callable[[str], bool]) -> str:

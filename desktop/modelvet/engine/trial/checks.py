@@ -71,6 +71,7 @@ def _judge_python(check: Python, answer: str) -> tuple[bool, str]:
         for node in ast.walk(tree)
     )
     return defined, (
-        f"parses, defines {check.function}()" if defined
+        f"parses, defines {check.function}()"
+        if defined
         else f"parses, but defines no {check.function}()"
     )

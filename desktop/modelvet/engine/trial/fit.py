@@ -89,18 +89,24 @@ def _verdict(proof: FitProof, error: str | None) -> str:
     if not proof.loaded:
         return f"does not fit: the model did not load at {proof.context_tokens} tokens ({error})"
     if proof.answered and proof.context_tokens < proof.requested_context_tokens:
-        return (f"not proven at {proof.requested_context_tokens} tokens: the model's trained "
-                f"context is {proof.context_tokens}, and the fill stopped there "
-                f"({proof.filled_tokens} tokens)")
+        return (
+            f"not proven at {proof.requested_context_tokens} tokens: the model's trained "
+            f"context is {proof.context_tokens}, and the fill stopped there "
+            f"({proof.filled_tokens} tokens)"
+        )
     if not proof.fits:
         why = error or "no answer at that depth"
         return f"not proven: loaded, but {why} with the context filled"
     memory = ""
     if proof.predicted_total_bytes and proof.measured_buffers_bytes:
-        memory = (f"; predicted {proof.predicted_total_bytes / MIB:,.0f} MiB, llama.cpp "
-                  f"allocated {proof.measured_buffers_bytes / MIB:,.0f} MiB")
+        memory = (
+            f"; predicted {proof.predicted_total_bytes / MIB:,.0f} MiB, llama.cpp "
+            f"allocated {proof.measured_buffers_bytes / MIB:,.0f} MiB"
+        )
     if proof.measured_peak_bytes:
         memory += f", the process grew by {proof.measured_peak_bytes / MIB:,.0f} MiB at its peak"
     needle = "found the needle" if proof.needle_found else "did NOT find the needle"
-    return (f"fits: loaded and answered with {proof.filled_tokens} of {proof.context_tokens} "
-            f"tokens in the context{memory}; {needle}")
+    return (
+        f"fits: loaded and answered with {proof.filled_tokens} of {proof.context_tokens} "
+        f"tokens in the context{memory}; {needle}"
+    )

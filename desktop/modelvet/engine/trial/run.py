@@ -70,9 +70,15 @@ class TrialRun:
         for index, (candidate, pre) in enumerate(zip(self.candidates, checked, strict=True)):
             if self.cancelled:
                 break
-            self.on_event({"event": "model", "index": index, "file": str(candidate.path),
-                           "kv_cache_type": candidate.settings.kv_cache_type,
-                           "of": len(self.candidates)})
+            self.on_event(
+                {
+                    "event": "model",
+                    "index": index,
+                    "file": str(candidate.path),
+                    "kv_cache_type": candidate.settings.kv_cache_type,
+                    "of": len(self.candidates),
+                }
+            )
             models.append(self._run_one(index, candidate, pre))
         return TrialResult(
             set_name=self.trial_set.name,
@@ -127,11 +133,19 @@ class TrialRun:
             self._session = None
         return self._summarise(pre, events, session, candidate.settings.context_tokens)
 
-    def _summarise(self, pre: PreLoad, events: list[dict[str, Any]],
-                   session: SmokeSession, requested_context_tokens: int) -> ModelTrial:
+    def _summarise(
+        self,
+        pre: PreLoad,
+        events: list[dict[str, Any]],
+        session: SmokeSession,
+        requested_context_tokens: int,
+    ) -> ModelTrial:
         items = {item.id: item for item in self.trial_set.prompts}
-        prompts = [_outcome(items[e["id"]], e) for e in events
-                   if e["event"] == "trial" and e.get("id") in items]
+        prompts = [
+            _outcome(items[e["id"]], e)
+            for e in events
+            if e["event"] == "trial" and e.get("id") in items
+        ]
         measured = measured_from(events)
         completed = any(e["event"] == "result" for e in events)
         errors = [e["message"] for e in events if e["event"] == "error"]
@@ -142,8 +156,11 @@ class TrialRun:
             error = "timed out: the model process was stopped"
         elif not completed and error is None:
             error = how_it_ended(session.exit_code, events, session.stderr_tail)
-        peak = (measured.peak_rss_bytes - measured.baseline_rss_bytes
-                if measured.peak_rss_bytes and measured.baseline_rss_bytes is not None else None)
+        peak = (
+            measured.peak_rss_bytes - measured.baseline_rss_bytes
+            if measured.peak_rss_bytes and measured.baseline_rss_bytes is not None
+            else None
+        )
         fill_event = next((e for e in events if e["event"] == "fill"), None)
         return ModelTrial(
             file=str(pre.facts.path),

@@ -6,11 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
-KNOWN = {"type", "properties", "required", "items", "enum", "minimum", "maximum", "minLength",
-         "additionalProperties", "description", "title", "$schema"}
+KNOWN = {
+    "type",
+    "properties",
+    "required",
+    "items",
+    "enum",
+    "minimum",
+    "maximum",
+    "minLength",
+    "additionalProperties",
+    "description",
+    "title",
+    "$schema",
+}
 TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
-    "integer": (int,), "number": (int, float), "null": (type(None),),
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+    "null": (type(None),),
 }
 
 
@@ -40,8 +57,9 @@ def violations(value: Any, schema: dict[str, Any], where: str = "$") -> list[str
     if kinds is not None:
         allowed = kinds if isinstance(kinds, list) else [kinds]
         is_bool = isinstance(value, bool)
-        if not any(isinstance(value, TYPES[k]) and (k == "boolean" or not is_bool)
-                   for k in allowed):
+        if not any(
+            isinstance(value, TYPES[k]) and (k == "boolean" or not is_bool) for k in allowed
+        ):
             return [f"{where} is not {' or '.join(allowed)}"]
     problems = []
     if "enum" in schema and value not in schema["enum"]:
@@ -54,15 +72,17 @@ def violations(value: Any, schema: dict[str, Any], where: str = "$") -> list[str
     if isinstance(value, str) and len(value) < schema.get("minLength", 0):
         problems.append(f"{where} is shorter than {schema['minLength']}")
     if isinstance(value, dict):
-        problems += [f"{where} lacks {key!r}" for key in schema.get("required", [])
-                     if key not in value]
+        problems += [
+            f"{where} lacks {key!r}" for key in schema.get("required", []) if key not in value
+        ]
         properties = schema.get("properties", {})
         for key, sub in properties.items():
             if key in value:
                 problems += violations(value[key], sub, f"{where}.{key}")
         if schema.get("additionalProperties") is False:
-            problems += [f"{where} has unexpected {key!r}" for key in value
-                         if key not in properties]
+            problems += [
+                f"{where} has unexpected {key!r}" for key in value if key not in properties
+            ]
     if isinstance(value, list) and "items" in schema:
         for index, item in enumerate(value):
             problems += violations(item, schema["items"], f"{where}[{index}]")

@@ -19,14 +19,20 @@ def record_trial(result: TrialResult, path: Path | None = None) -> int:
         cursor = connection.execute(
             "INSERT INTO trials (started_at, set_name, models, passed, result_json) "
             "VALUES (?, ?, ?, ?, ?)",
-            (result.started_at, result.set_name, len(result.models), int(result.passed),
-             result.model_dump_json()),
+            (
+                result.started_at,
+                result.set_name,
+                len(result.models),
+                int(result.passed),
+                result.model_dump_json(),
+            ),
         )
         return int(cursor.lastrowid or 0)
 
 
-def set_mark(trial_id: int, model_index: int, prompt_id: str, mark: Mark | None,
-             path: Path | None = None) -> None:
+def set_mark(
+    trial_id: int, model_index: int, prompt_id: str, mark: Mark | None, path: Path | None = None
+) -> None:
     """A human's verdict on one answer; None takes it back."""
     with connect(path) as connection:
         if mark is None:
@@ -37,8 +43,13 @@ def set_mark(trial_id: int, model_index: int, prompt_id: str, mark: Mark | None,
             return
         connection.execute(
             "INSERT OR REPLACE INTO trial_marks VALUES (?, ?, ?, ?, ?)",
-            (trial_id, model_index, prompt_id, mark,
-             datetime.now(UTC).isoformat(timespec="seconds")),
+            (
+                trial_id,
+                model_index,
+                prompt_id,
+                mark,
+                datetime.now(UTC).isoformat(timespec="seconds"),
+            ),
         )
 
 
@@ -69,7 +80,11 @@ def apply_marks(result: TrialResult, marks: list[tuple[int, str, str]]) -> Trial
 def trials(limit: int = 50, path: Path | None = None) -> list[dict[str, Any]]:
     with connect(path) as connection:
         connection.row_factory = sqlite3.Row
-        return [dict(row) for row in connection.execute(
-            "SELECT id, started_at, set_name, models, passed FROM trials ORDER BY id DESC LIMIT ?",
-            (limit,),
-        )]
+        return [
+            dict(row)
+            for row in connection.execute(
+                "SELECT id, started_at, set_name, models, passed FROM trials "
+                "ORDER BY id DESC LIMIT ?",
+                (limit,),
+            )
+        ]

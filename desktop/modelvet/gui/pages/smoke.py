@@ -42,7 +42,7 @@ from modelvet.engine.smoke.check import PreLoad
 from modelvet.engine.smoke.discover import FoundModel, demo_model, discover
 from modelvet.engine.smoke.result import SmokeResult
 from modelvet.gui.smoke_process import SmokeProcess
-from modelvet.gui.widgets import heading, hint
+from modelvet.gui.widgets import buddy_label, heading, hint
 from modelvet.gui.workers import Job
 
 _STAGES = {"baseline": 5, "loading": 10, "measuring": 40, "probe": 60}
@@ -119,11 +119,11 @@ class SmokePage(QWidget):
             maximum=1_048_576,
             singleStep=1024,
             suffix=" tokens",
-            groupSeparatorShown=True,
             value=4096,
         )
+        self.context.setGroupSeparatorShown(True)
         self.context.setAccessibleName("Context length for the smoke test")
-        form.addRow(QLabel("Conte&xt:", buddy=self.context), self.context)
+        form.addRow(buddy_label("Conte&xt:", self.context), self.context)
         self.force = QCheckBox("Load even if it is predicted not to fit")
         self.force.setAccessibleName("Load even if predicted not to fit")
         form.addRow("", self.force)
@@ -334,7 +334,7 @@ class SmokePage(QWidget):
             self.status.setText(event.get("detail", ""))
             self.progress.setValue(max(self.progress.value(), _STAGES.get(event["stage"], 0)))
         elif kind == "probe":
-            done = sum(1 for e in self.process.events if e["event"] == "probe")  # type: ignore[union-attr]
+            done = len([e for e in self.process.events if e["event"] == "probe"])  # type: ignore[union-attr]
             self.progress.setValue(60 + int(38 * done / max(self._probes_total, 1)))
         elif kind == "result":
             self._finish()
@@ -433,8 +433,9 @@ class SmokePage(QWidget):
             return None
         settings = self.profile.capability.run_settings().with_context(self.context.value())
         hardware = self.hardware if self.hardware and self.hardware.origin == "detected" else None
-        dialog = TrialDialog(self.catalog, path, settings,
-                             hardware or (lambda: detect(measure_bandwidth=True)), self)
+        dialog = TrialDialog(
+            self.catalog, path, settings, hardware or (lambda: detect(measure_bandwidth=True)), self
+        )
         dialog.finishedTrial.connect(self.finishedTrial.emit)
         dialog.show()
         return dialog
