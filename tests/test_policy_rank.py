@@ -263,3 +263,21 @@ def test_json_from_frames_equals_json_from_objects(profile_file: str) -> None:
     from_objects = recommend(profile).to_json_dict()
     from_frames = json.loads(recommend_json(profile))
     assert from_frames == from_objects
+
+
+def test_other_languages_weigh_the_multilingual_benchmarks(prepared_test_catalog) -> None:
+    """A French-speaking user's capability includes the multilingual task, named in the
+    reasons; an English-only user's does not. Each task figure says how many benchmarks."""
+    english = run(prepared_test_catalog, OPEN, capability={"tasks": ["general"]})
+    french = run(
+        prepared_test_catalog, OPEN, capability={"tasks": ["general"], "languages": ["fr"]}
+    )
+    dense_en = next(m for m in english.recommended if m.model_id == "dense-8b")
+    dense_fr = next(m for m in french.recommended if m.model_id == "dense-8b")
+    assert "multilingual" not in " ".join(dense_en.reasons)
+    assert "multilingual" in dense_fr.missing_tasks  # no multilingual benchmark: named, imputed
+    assert any("for general, multilingual" in r for r in dense_fr.reasons)
+    assert all(t.endswith(("benchmark)", "benchmarks)")) for t in dense_en.task_scores)
+    swa = next(m for m in french.recommended if m.model_id == "swa-27b")
+    assert any(t.startswith("multilingual ") and "(1 benchmark)" in t for t in swa.task_scores)
+    assert "MGSM" in swa.score_benchmarks

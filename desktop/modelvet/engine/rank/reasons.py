@@ -10,6 +10,7 @@ import polars as pl
 
 from modelvet.engine.hardware import GB
 from modelvet.engine.profile import Profile
+from modelvet.engine.rank.scores import scored_tasks
 
 PLACES = {
     "gpu": "fits on one GPU",
@@ -220,7 +221,7 @@ def _caveats() -> pl.Expr:
 def reasons(profile: Profile) -> pl.Expr:
     """list[str] per row, nulls (reasons that do not apply) dropped."""
     capability = profile.capability
-    tasks: list[str] = list(dict.fromkeys(capability.tasks))
+    tasks = scored_tasks(capability.tasks, capability.languages)
     parts = [
         *_capability(tasks),
         _file(),

@@ -45,7 +45,7 @@ from modelvet.engine.rank.explain import (
 )
 from modelvet.engine.rank.quality import quality_assumption, quality_columns
 from modelvet.engine.rank.result import ContextPoint, Recommendation, RecommendedModel
-from modelvet.engine.rank.scores import benchmark_frame, capability, task_scores
+from modelvet.engine.rank.scores import benchmark_frame, capability, scored_tasks, task_scores
 from modelvet.engine.rank.variant import TRADE_OFFS, order_variants
 from modelvet.engine.security import resolve_security
 
@@ -186,7 +186,7 @@ def evaluate(
     fail_columns = [f"fail:{name}" for name in rules]
     unknown_cols = [f"unknown:{name}" for name in unknowns]
     blocking_columns = fail_columns + ([] if warn else unknown_cols)
-    tasks: list[str] = list(dict.fromkeys(profile.capability.tasks))
+    tasks = scored_tasks(profile.capability.tasks, profile.capability.languages)
     scores = capability(prepared.tasks, frame["model_id"], tasks)
     admissible = frame.filter(
         pl.all_horizontal(pl.col(c).is_null() for c in blocking_columns)

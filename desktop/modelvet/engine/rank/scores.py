@@ -12,10 +12,14 @@ A model with no benchmark for a requested task takes, for that task, the mean of
 on the tasks it has, weighed half against the catalog median, (own + 50) ÷ 2: a frontier model
 without a multilingual figure is not ranked as if it had failed one, nor above models measured
 on that task; a model with no benchmark at all counts 0. Either way the gap is named in
-`missing_tasks` and in the model's reasons, never filled silently.
+`missing_tasks` and in the model's reasons, never filled silently. Each task's figure says how
+many benchmarks it rests on. When the user needs languages other than English, the multilingual
+benchmarks are scored as a task of their own beside the requested ones (`scored_tasks`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -54,6 +58,15 @@ TASK_BENCHMARKS: dict[str, tuple[str, ...]] = {
     "multilingual": ("MGSM", "MMMLU", "Global-MMLU", "INCLUDE"),
     "vision": ("MMMU", "MathVista", "ChartQA", "DocVQA", "AI2D"),
 }
+
+
+def scored_tasks(tasks: Sequence[str], languages: Sequence[str]) -> list[str]:
+    """The tasks capability is scored on: the requested ones, and `multilingual` too when the
+    user needs a language other than English (its benchmarks then weigh in)."""
+    scored = list(dict.fromkeys(tasks))
+    if any(language.lower() != "en" for language in languages) and "multilingual" not in scored:
+        scored.append("multilingual")
+    return scored
 
 
 def benchmark_frame(catalog: Catalog) -> pl.DataFrame:
@@ -113,7 +126,15 @@ def capability(task_table: pl.DataFrame, model_ids: pl.Series, tasks: list[str])
         (pl.col("task_score").fill_null(pl.col("own_mean")).sum() / len(tasks)).alias("capability"),
         pl.col("task").filter(pl.col("task_score").is_null()).alias("missing_tasks"),
         pl.col("own_mean").first().alias("imputed_score"),
-        pl.format("{} {}", pl.col("task"), pl.col("task_score").round(0).cast(pl.Int64))
+        pl.format(
+            "{} {} ({} benchmark{})",
+            pl.col("task"),
+            pl.col("task_score").round(0).cast(pl.Int64),
+            pl.col("task_benchmarks").list.len(),
+            pl.when(pl.col("task_benchmarks").list.len() == 1)
+            .then(pl.lit(""))
+            .otherwise(pl.lit("s")),
+        )
         .filter(pl.col("task_score").is_not_null())
         .alias("task_summary"),
         pl.col("task_benchmarks")
