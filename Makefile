@@ -25,14 +25,16 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# desktop-file-validate and appstreamcli check resources/desktop (tests/test_desktop_integration.py).
+# desktop-file-validate and appstreamcli check resources/desktop (tests/test_desktop_integration.py);
+# pdftotext reads the PDF decision record back (tests/test_report.py).
 # Installed with apt-get when missing and we are root, as on CI; CI fails without them, elsewhere
 # their tests skip and say why.
 desktop-tools:
 	@command -v desktop-file-validate >/dev/null && command -v appstreamcli >/dev/null \
+	  && command -v pdftotext >/dev/null \
 	|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-	     && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq desktop-file-utils appstream >/dev/null 2>&1 \
-	          || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq desktop-file-utils appstream; }; }; } \
+	     && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq desktop-file-utils appstream poppler-utils >/dev/null 2>&1 \
+	          || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq desktop-file-utils appstream poppler-utils; }; }; } \
 	|| echo "desktop-file-utils and appstream are not installed (apt-get as root does it)"
 
 # The whole suite, including the frozen build (tests/test_frozen_build.py, marked slow).

@@ -475,6 +475,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _warn_about_the_catalog()
         return handler(args)
     except ModelVetError as error:
+        profile = getattr(args, "profile", None)
+        if profile and error.where.startswith(("security.", "hardware.", "organisation.")):
+            error.where = f"{profile}: {error.where}"  # a preset the profile names: say which file
         print(f"modelvet: {error.message()}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except CheckFailed as failure:
