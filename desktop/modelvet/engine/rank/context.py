@@ -141,14 +141,52 @@ def _longest(frame: pl.DataFrame) -> int:
     return int(frame.get_column("context_length").max() or 0)  # type: ignore[arg-type]
 
 
+def _crossed_kinks(
+    needs: pl.DataFrame, settings: RunSettings, grid: tuple[int, ...]
+) -> tuple[int, ...]:
+    """The window-fill points that lie inside a chord some model's limit is read from.
+
+    A bend matters only to the models with that window, and only where their memory crosses
+    the room between the two grid lengths around it; elsewhere the chord is not used."""
+    if settings.swa_full or "sliding_window" not in needs.columns:
+        return ()
+    crossed = []
+    for window in needs.get_column("sliding_window").drop_nulls().unique().to_list():
+        (kink,) = _kinks(pl.DataFrame({"sliding_window": [window]}), settings)
+        if kink <= grid[0] or kink >= grid[-1] or kink in grid:
+            continue
+        low = max(c for c in grid if c < kink)
+        high = min(c for c in grid if c > kink)
+        crossing = pl.any_horizontal(
+            (pl.col(_name(kv, low)) <= pl.col("_room"))
+            & (pl.col(_name(kv, high)) > pl.col("_room"))
+            for kv in KV_TYPES
+        )
+        if needs.filter((pl.col("sliding_window") == window) & crossing).height:
+            crossed.append(kink)
+    return tuple(sorted(set(crossed)))
+
+
 def plan_context(chosen: pl.DataFrame, settings: RunSettings, cap: Capacity) -> pl.DataFrame:
-    """Adds `max_context_tokens` {f16, q8_0}: the longest context that keeps each placement."""
-    grid = _grid(_longest(chosen), _kinks(chosen, settings))
+    """Adds `max_context_tokens` {f16, q8_0}: the longest context that keeps each placement.
+
+    The grid lengths first; then, where a model's limit falls in a chord across the point its
+    sliding-window cache stops growing, that point too (a chord across the bend would
+    understate memory)."""
+    base = _grid(_longest(chosen))
+    needs = _needs_until_full(chosen, settings, cap, base)
+    kinks = _crossed_kinks(needs, settings, base)
+    if kinks:
+        needs = needs.with_columns(
+            _need(replace(settings, context_tokens=k, kv_cache_type=kv), cap)
+            for k in kinks
+            for kv in KV_TYPES
+        )
+    grid = tuple(sorted({*base, *kinks}))
     local = ~pl.col("hosted") & pl.col("placement").is_not_null()
     maxima = pl.struct(
         *(pl.when(local).then(_max_context(kv, grid)).cast(pl.Int64).alias(kv) for kv in KV_TYPES)
     )
-    needs = _needs_until_full(chosen, settings, cap, grid)
     return chosen.with_columns(needs.select(maxima.alias("max_context_tokens")))
 
 
