@@ -59,3 +59,24 @@ def child_processes() -> list[int]:
         for c in psutil.Process(os.getpid()).children(recursive=True)
         if c.status() != psutil.STATUS_ZOMBIE
     ]
+
+
+@pytest.fixture
+def window(qtbot):
+    """The wizard, offscreen, on the example defence profile; no worker thread left behind."""
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.engine.profile import load_profile
+    from modelvet.gui.app import create_app
+    from modelvet.gui.window import MainWindow
+    from modelvet.gui.workers import Job
+
+    create_app()
+    win = MainWindow(bundled_catalog(), detect_hardware=False)
+    qtbot.addWidget(win)
+    win.load_everywhere(load_profile(REPO / "examples" / "us-defense-24gb.toml"))
+    win.controller.flush()
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.smoke.shutdown()
+    qtbot.waitUntil(lambda: not Job.running, timeout=15_000)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 
 from modelvet.engine.catalog import bundled_catalog
 from modelvet.engine.profile import load_profile
-from modelvet.gui.app import create_app
 from modelvet.gui.window import MainWindow
 from modelvet.gui.workers import Job
 from tests.conftest import REPO, child_processes
@@ -33,19 +32,6 @@ def _no_job_left_running(qtbot):
     """A test that leaves a worker thread running fails (napari's dangling-thread check)."""
     yield
     qtbot.waitUntil(lambda: not Job.running, timeout=15_000)
-
-
-@pytest.fixture
-def window(qtbot):
-    create_app()
-    win = MainWindow(bundled_catalog(), detect_hardware=False)
-    qtbot.addWidget(win)
-    win.load_everywhere(load_profile(EXAMPLE))
-    win.controller.flush()
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.smoke.shutdown()
 
 
 def test_walk_every_step_with_the_keyboard(window, qtbot) -> None:

@@ -6,28 +6,9 @@ import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QGuiApplication
 
-from modelvet.engine.catalog import bundled_catalog
-from modelvet.engine.profile import load_profile
-from modelvet.gui.app import create_app
-from modelvet.gui.window import MainWindow
-from modelvet.gui.workers import Job
 from tests.conftest import REPO
 
 EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
-
-
-@pytest.fixture
-def window(qtbot):
-    create_app()
-    win = MainWindow(bundled_catalog(), detect_hardware=False)
-    qtbot.addWidget(win)
-    win.load_everywhere(load_profile(EXAMPLE))
-    win.controller.flush()
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.smoke.shutdown()
-    qtbot.waitUntil(lambda: not Job.running, timeout=15_000)
 
 
 def _with_alternatives(window):

@@ -9,13 +9,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QComboBox
 
-from modelvet.engine.catalog import bundled_catalog
-from modelvet.engine.profile import load_profile
 from modelvet.engine.trial import store
-from modelvet.gui.app import create_app
-from modelvet.gui.window import MainWindow
-from modelvet.gui.workers import Job
-from tests.conftest import REPO, child_processes
+from tests.conftest import child_processes
 
 pytestmark = [
     pytest.mark.llama,
@@ -35,20 +30,6 @@ id = "hello"
 prompt = "Say hello."
 max_tokens = 8
 """
-
-
-@pytest.fixture
-def window(qtbot):
-    create_app()
-    win = MainWindow(bundled_catalog(), detect_hardware=False)
-    qtbot.addWidget(win)
-    win.load_everywhere(load_profile(REPO / "examples" / "us-defense-24gb.toml"))
-    win.controller.flush()
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.smoke.shutdown()
-    qtbot.waitUntil(lambda: not Job.running, timeout=15_000)
 
 
 def _dialog(window, qtbot, smol_gguf: Path, tmp_path: Path):

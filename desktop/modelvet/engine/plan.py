@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.catalog.schema import HardwarePreset
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.hardware import HardwareSpec, from_request, with_known_bandwidth
 from modelvet.engine.profile import HardwareRequest, Profile
@@ -75,30 +76,29 @@ def _memory_gb(spec: HardwareSpec) -> float:
     return spec.ram_gb if spec.unified_memory else spec.ram_gb + gpus
 
 
+def _machine(
+    key: str, kind: str, spec: HardwareSpec, preset: HardwarePreset | None = None
+) -> PlanMachine:
+    return PlanMachine(
+        key=key,
+        name=spec.name,
+        kind=kind,
+        gpu_memory_gb=sum(g.memory_gb for g in spec.gpus),
+        ram_gb=spec.ram_gb,
+        memory_gb=_memory_gb(spec),
+        price_usd=preset.price_usd if preset else None,
+        price_covers=preset.price_covers if preset else None,
+        price_source=preset.price_source if preset else None,
+    )
+
+
 def preset_machines(
     catalog: Catalog, ids: list[str] | None = None
 ) -> list[tuple[PlanMachine, HardwareSpec]]:
-    chosen = ids or list(catalog.hardware)
     machines = []
-    for preset_id in chosen:
+    for preset_id in ids or list(catalog.hardware):
         spec = from_request(HardwareRequest(preset=preset_id), catalog)
-        preset = catalog.hardware[preset_id]
-        machines.append(
-            (
-                PlanMachine(
-                    key=preset_id,
-                    name=preset.name,
-                    kind="preset",
-                    gpu_memory_gb=sum(g.memory_gb for g in preset.gpus),
-                    ram_gb=preset.ram_gb,
-                    memory_gb=_memory_gb(spec),
-                    price_usd=preset.price_usd,
-                    price_covers=preset.price_covers,
-                    price_source=preset.price_source,
-                ),
-                spec,
-            )
-        )
+        machines.append((_machine(preset_id, "preset", spec, catalog.hardware[preset_id]), spec))
     return machines
 
 
@@ -124,19 +124,7 @@ def inventory_machines(
             )
             continue
         spec = with_known_bandwidth(spec, catalog)
-        machines.append(
-            (
-                PlanMachine(
-                    key=str(file),
-                    name=spec.name,
-                    kind="inventory",
-                    gpu_memory_gb=sum(g.memory_gb for g in spec.gpus),
-                    ram_gb=spec.ram_gb,
-                    memory_gb=_memory_gb(spec),
-                ),
-                spec,
-            )
-        )
+        machines.append((_machine(str(file), "inventory", spec), spec))
     return machines, problems
 
 

@@ -15,6 +15,21 @@ from modelvet.engine.rank.result import Recommendation
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 24, 28, 44
 
 
+def begin_plot(widget: QWidget) -> tuple[QPainter, QRectF, QColor]:
+    """A painter on the widget's base colour, the plot area inside the margins, the text colour."""
+    painter = QPainter(widget)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    palette = widget.palette()
+    painter.fillRect(widget.rect(), palette.color(QPalette.ColorRole.Base))
+    plot = QRectF(
+        MARGIN_LEFT,
+        MARGIN_TOP,
+        widget.width() - MARGIN_LEFT - MARGIN_RIGHT,
+        widget.height() - MARGIN_TOP - MARGIN_BOTTOM,
+    )
+    return painter, plot, palette.color(QPalette.ColorRole.Text)
+
+
 class CapabilityMemoryChart(QWidget):
     """A log-scale memory axis (1–1000 GB) so a 1 GB model and a 400 GB one both show."""
 
@@ -65,17 +80,7 @@ class CapabilityMemoryChart(QWidget):
         return plot.bottom() - min(max(score, 0.0), 100.0) / 100 * plot.height()
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        palette = self.palette()
-        text = palette.color(QPalette.ColorRole.Text)
-        painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
-        plot = QRectF(
-            MARGIN_LEFT,
-            MARGIN_TOP,
-            self.width() - MARGIN_LEFT - MARGIN_RIGHT,
-            self.height() - MARGIN_TOP - MARGIN_BOTTOM,
-        )
+        painter, plot, text = begin_plot(self)
         self._axes(painter, plot, text)
         for row, (memory_gb, label) in enumerate(self.limits):
             x = self._x(memory_gb, plot)
@@ -86,7 +91,7 @@ class CapabilityMemoryChart(QWidget):
             )
         grey = QColor(text)
         grey.setAlpha(70)
-        accent = palette.color(QPalette.ColorRole.Highlight)
+        accent = self.palette().color(QPalette.ColorRole.Highlight)
         for memory_gb, score, _name, chosen in sorted(self.points, key=lambda p: p[3]):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(accent if chosen else grey)

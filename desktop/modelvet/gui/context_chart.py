@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from modelvet.engine.fit.placement import Capacity
 from modelvet.engine.hardware import GB, HardwareSpec
 from modelvet.engine.rank.result import ContextPoint
+from modelvet.gui.chart import begin_plot
 
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 24, 28, 44
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
 
 
@@ -58,17 +58,7 @@ class MemoryContextChart(QWidget):
         return QPointF(x, y)
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        palette = self.palette()
-        text = palette.color(QPalette.ColorRole.Text)
-        painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
-        plot = QRectF(
-            MARGIN_LEFT,
-            MARGIN_TOP,
-            self.width() - MARGIN_LEFT - MARGIN_RIGHT,
-            self.height() - MARGIN_TOP - MARGIN_BOTTOM,
-        )
+        painter, plot, text = begin_plot(self)
         painter.setPen(QPen(text, 1))
         painter.drawRect(plot)
         if not self.curves:

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from modelvet.engine.catalog.loader import Catalog
-from modelvet.engine.catalog.schema import NONE, License, Model
+from modelvet.engine.catalog.schema import LICENSE_CLAUSES, NONE, License, Model
 
 
 @dataclass(frozen=True)
@@ -131,26 +131,9 @@ def _row(model: Model, binding: Binding) -> dict[str, Any]:
         "remote_restriction": lic.remote_restriction,
         "aup_unilaterally_updatable": lic.aup_unilaterally_updatable,
         "outputs_are_derivatives": lic.outputs_are_derivatives,
-        **{f"url:{clause}": lic.clause_url(clause) for clause in _CLAUSE_URLS},
+        **{f"url:{clause}": lic.clause_url(clause) for clause in LICENSE_CLAUSES},
     }
 
-
-_CLAUSE_URLS = (
-    "osi_approved",
-    "commercial_use",
-    "monthly_user_cap",
-    "revenue_cap_usd",
-    "attribution_required",
-    "display_requirement",
-    "derivative_naming",
-    "derivative_terms",
-    "use_policy_pass_on",
-    "field_of_use_bans",
-    "excluded_regions",
-    "remote_restriction",
-    "aup_unilaterally_updatable",
-    "outputs_are_derivatives",
-)
 
 _SCHEMA: dict[str, Any] = {
     "osi_approved": pl.Boolean,
