@@ -30,13 +30,22 @@ ACTIVATIONS_AT_LOGITS = 2
 ACTIVATIONS_AT_ATTENTION = 3
 
 
-def _swa_cells(settings: RunSettings) -> pl.Expr:
+def padded_cells(context_tokens: pl.Expr) -> pl.Expr:
+    """KV cells llama.cpp allocates for a context: rounded up to its 256-cell padding."""
+    return ((context_tokens + CELL_PADDING - 1) // CELL_PADDING) * CELL_PADDING
+
+
+def _cells(settings: RunSettings, cells: pl.Expr | None) -> pl.Expr:
+    """The context's cells: the settings' own, or a column (one row per context length)."""
+    return pl.lit(settings.kv_cells) if cells is None else cells
+
+
+def _swa_cells(settings: RunSettings, cells: pl.Expr | None = None) -> pl.Expr:
     """Cells of a sliding layer's cache: the whole context, or the window(s) + one micro-batch."""
     if settings.swa_full:
-        return pl.lit(settings.kv_cells)
+        return _cells(settings, cells)
     window_cells = pl.col("sliding_window") * settings.window_sequences + settings.ubatch
-    capped = pl.min_horizontal(window_cells, pl.lit(settings.kv_cells))
-    return ((capped + CELL_PADDING - 1) // CELL_PADDING) * CELL_PADDING
+    return padded_cells(pl.min_horizontal(window_cells, _cells(settings, cells)))
 
 
 def _layer_counts() -> tuple[pl.Expr, pl.Expr]:
@@ -66,8 +75,11 @@ def _k_widths() -> tuple[pl.Expr, pl.Expr]:
     return sliding, full
 
 
-def kv_cache_bytes(settings: RunSettings) -> pl.Expr:
+def kv_cache_bytes(settings: RunSettings, cells: pl.Expr | None = None) -> pl.Expr:
     """KV cache (and recurrent state) bytes; null where the architecture numbers are unknown.
+
+    `cells` replaces the settings' context with a column of padded cells, so one pass gives
+    memory at many context lengths (rank/context.py).
 
     Sliding and full-attention layers each have their own KV heads and head size (Gemma 4's
     global layers differ); layers that reuse an earlier layer's cache add nothing. Without
@@ -85,22 +97,21 @@ def kv_cache_bytes(settings: RunSettings) -> pl.Expr:
             pl.when(sliding > 0).then(swa_k).otherwise(0), pl.when(full > 0).then(full_k)
         )
         swa_v = full_v = widest
-    swa_cells = pl.when(sliding > 0).then(_swa_cells(settings)).otherwise(0)
+    swa_cells = pl.when(sliding > 0).then(_swa_cells(settings, cells)).otherwise(0)
+    all_cells = _cells(settings, cells)
     elements = (
         pl.when((full + sliding) == 0)
         .then(0)
         .when(is_mla)
-        .then(mla_row * (full + sliding) * settings.kv_cells)
-        .otherwise(
-            (full_k + full_v) * full * settings.kv_cells + (swa_k + swa_v) * sliding * swa_cells
-        )
+        .then(mla_row * (full + sliding) * all_cells)
+        .otherwise((full_k + full_v) * full * all_cells + (swa_k + swa_v) * sliding * swa_cells)
     )
     bytes_per_element = KV_BYTES_PER_ELEMENT[settings.kv_cache_type]
     attention = (elements * bytes_per_element).round(0).cast(pl.Int64)
     return attention + recurrent_state_bytes(settings)
 
 
-def compute_buffer_bytes(settings: RunSettings) -> pl.Expr:
+def compute_buffer_bytes(settings: RunSettings, cells: pl.Expr | None = None) -> pl.Expr:
     """The compute buffer llama.cpp reserves for the worst-case micro-batch.
 
     The peak is either the logits (vocab × n_ubatch f32) or a layer's work beside the
@@ -115,14 +126,15 @@ def compute_buffer_bytes(settings: RunSettings) -> pl.Expr:
     logits_peak = (pl.col("vocab_size") + ACTIVATIONS_AT_LOGITS * hidden) * ub * F32_BYTES
     sliding, full = _layer_counts()
     mask_bytes = 2 if settings.flash_attention else F32_BYTES
-    swa_mask = pl.when(sliding > 0).then(_swa_cells(settings)).otherwise(0)
-    full_mask = pl.when(full > 0).then(settings.kv_cells).otherwise(0)
+    all_cells = _cells(settings, cells)
+    swa_mask = pl.when(sliding > 0).then(_swa_cells(settings, cells)).otherwise(0)
+    full_mask = pl.when(full > 0).then(all_cells).otherwise(0)
     masks = (swa_mask + full_mask) * ub * mask_bytes
     head_dim = pl.max_horizontal(pl.col("head_dim"), pl.col("full_attention_head_dim"))
     q_width = pl.coalesce(pl.col("attention_heads") * head_dim, hidden)
     activations = (2 * q_width + ACTIVATIONS_AT_ATTENTION * hidden) * ub * F32_BYTES
     if not settings.flash_attention:
-        activations = activations + pl.col("attention_heads") * settings.kv_cells * ub * F32_BYTES
+        activations = activations + pl.col("attention_heads") * all_cells * ub * F32_BYTES
     ffn = (3 * pl.col("intermediate_size") + 2 * hidden) * ub * F32_BYTES
     layer_peak = masks + pl.max_horizontal(activations, ffn)
     return pl.max_horizontal(logits_peak, layer_peak).cast(pl.Int64)
@@ -133,11 +145,11 @@ def output_buffer_bytes(settings: RunSettings) -> pl.Expr:
     return (pl.col("vocab_size") * F32_BYTES * settings.parallel_slots).cast(pl.Int64)
 
 
-def memory_columns(settings: RunSettings) -> list[pl.Expr]:
-    """Adds kv_cache_bytes, compute_bytes, overhead_bytes and total_bytes (needs weights_bytes)."""
+def memory_columns(settings: RunSettings, cells: pl.Expr | None = None) -> list[pl.Expr]:
+    """Adds kv_cache_bytes, compute_bytes and overhead_bytes (`cells`: see kv_cache_bytes)."""
     return [
-        kv_cache_bytes(settings).alias("kv_cache_bytes"),
-        compute_buffer_bytes(settings).alias("compute_bytes"),
+        kv_cache_bytes(settings, cells).alias("kv_cache_bytes"),
+        compute_buffer_bytes(settings, cells).alias("compute_bytes"),
         output_buffer_bytes(settings).fill_null(0).alias("overhead_bytes"),
     ]
 

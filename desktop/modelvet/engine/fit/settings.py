@@ -107,7 +107,7 @@ class RunSettings:
     def describe(self) -> str:
         attention = "flash attention" if self.flash_attention else "no flash attention"
         swa = "full-size" if self.swa_full else "windowed"
-        offload = {ALL_LAYERS: "all layers on the GPU", 0: "no GPU layers"}.get(
+        offload = {ALL_LAYERS: "all layers offloaded to a GPU if present", 0: "no GPU layers"}.get(
             self.gpu_layers, f"{self.gpu_layers} GPU layers"
         )
         threads = f"{self.threads} threads" if self.threads else "default threads"
