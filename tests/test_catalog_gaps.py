@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
+
+import polars as pl
 
 from modelvet.engine.catalog import bundled_catalog
+from modelvet.engine.catalog.frame import variants_frame
 from modelvet.engine.catalog.gaps import catalog_gaps, model_gaps
 from modelvet.engine.catalog.schema import Model
+from modelvet.engine.fit.memory import memory_gap
 from modelvet.engine.profile import parse_profile
 from modelvet.engine.rank.recommend import recommend
 
@@ -81,3 +86,70 @@ def test_catalog_validate_prints_the_gaps() -> None:
     )
     report = json.loads(done.stdout)
     assert report["gaps"] == catalog_gaps(bundled_catalog())
+
+
+MEMORY_GAPS = ("compute buffer", "recurrent state")
+
+
+def test_a_memory_figure_missing_a_term_says_it_is_a_lower_bound() -> None:
+    """Unknown is not none: a model whose compute buffer or recurrent state cannot be computed
+    is still placed, but every recommendation of it says its memory is a lower bound — the same
+    models `catalog validate` names for those facts, no more and no fewer."""
+    profile = parse_profile(
+        {
+            "security": {"policy": "no-restrictions", "unknown_terms": "warn"},
+            "hardware": {"ram_gb": 4096, "ram_bandwidth_gbs": 400, "cpu_cores": 64},
+            "capability": {"context_tokens": 4096, "min_tokens_per_s": 0},
+        }
+    )
+    named = {
+        model_id
+        for model_id, gaps in catalog_gaps(bundled_catalog()).items()
+        if any(words in gap for gap in gaps for words in MEMORY_GAPS)
+    }
+    result = recommend(profile)
+    flagged = {
+        item.model_id
+        for item in result.recommended
+        for caveat in item.caveats
+        if caveat.rule == "memory" and "lower bound" in caveat.detail
+    }
+    placed = {item.model_id for item in result.recommended if item.placement != "hosted"}
+    assert named <= placed, "a model with a memory gap must still be placed"
+    assert flagged == named
+
+
+def test_the_lower_bound_caveat_names_each_missing_term() -> None:
+    """Both kinds on one catalog copy: a hybrid without its state size, a model without its
+    vocabulary; a complete model carries no such caveat."""
+    catalog = bundled_catalog()
+    hybrid = next(
+        m
+        for m in catalog.models.values()
+        if m.id not in catalog_gaps(catalog) and m.architecture and m.architecture.recurrent_layers
+    )
+    complete = catalog.models["qwen3-8b"]
+    assert hybrid.architecture is not None and complete.architecture is not None
+    stateless = hybrid.model_copy(
+        update={
+            "id": "hybrid-without-state",
+            "architecture": hybrid.architecture.model_copy(
+                update={"recurrent_state_elements": None}
+            ),
+        }
+    )
+    vocabless = complete.model_copy(
+        update={
+            "id": "dense-without-vocabulary",
+            "architecture": complete.architecture.model_copy(update={"vocab_size": None}),
+        }
+    )
+    models = {m.id: m for m in (stateless, vocabless, complete)}
+    pairs = ((stateless, hybrid), (vocabless, complete), (complete, complete))
+    families = {copy.id: catalog.families[source.id] for copy, source in pairs}
+    edited = replace(catalog, models=models, families=families)
+    frame = variants_frame(edited).filter(~pl.col("hosted"))
+    notes = dict(frame.select("model_id", memory_gap().alias("gap")).unique("model_id").rows())
+    assert "recurrent layers' state" in notes["hybrid-without-state"]
+    assert "compute buffer" in notes["dense-without-vocabulary"]
+    assert notes["qwen3-8b"] is None

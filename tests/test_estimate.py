@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,25 @@ def test_unknown_model_or_quant_is_exit_2_naming_what_exists(args: tuple, names:
     done = run(*args)
     assert done.returncode == 2
     assert names in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cpu_only_hardware_from_numbers_estimates_every_variant(tmp_path: Path) -> None:
+    """A machine described by its numbers alone (no GPU, no FLOPS figure) and a model with
+    several variants: each quantisation is estimated, CPU-placed and memory-bound."""
+    profile = tmp_path / "cpu.toml"
+    profile.write_text(
+        '[security]\npolicy = "no-restrictions"\n'
+        "[hardware]\nram_gb = 64\nram_bandwidth_gbs = 80\ncpu_cores = 16\n"
+    )
+    for quant in ("Q4_K_M", "Q8_0"):
+        done = subprocess.run(
+            [sys.executable, "-m", "modelvet", "estimate", "--profile", str(profile)]
+            + ["--model", "qwen3-8b", "--quant", quant, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert (result["placement"], result["speed_bound"]) == ("cpu", "memory bandwidth")
+        assert result["predicted_tokens_per_s"] > 0

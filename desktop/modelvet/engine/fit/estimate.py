@@ -15,7 +15,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from modelvet.engine.errors import ModelVetError
-from modelvet.engine.fit.memory import memory_columns, total_bytes
+from modelvet.engine.fit.memory import memory_columns, memory_gap, total_bytes
 from modelvet.engine.fit.placement import Capacity, experts_on_cpu, gpu_share, placement
 from modelvet.engine.fit.placement import assumptions as placement_assumptions
 from modelvet.engine.fit.quants import BITS_PER_WEIGHT, UNKNOWN_QUANT_BITS, normalise_quant
@@ -130,7 +130,11 @@ def estimate(
         predicted_prefill_tokens_per_s=row["predicted_prefill_tokens_per_s"],
         bandwidth_bound_tokens_per_s=row["bandwidth_bound_tokens_per_s"],
         runtime=settings.as_dict() | {"description": settings.describe()},
-        assumptions=placement_assumptions(cap) + speed_assumptions(cap, settings, depth),
+        assumptions=[
+            *([row["memory_gap"]] if row["memory_gap"] else []),
+            *placement_assumptions(cap),
+            *speed_assumptions(cap, settings, depth),
+        ],
         policy=_verdict(narrowed, profile, hardware),
     )
 
@@ -141,7 +145,7 @@ def _fitted(
     """Memory, placement and speed columns for these variants (recommend's formulas)."""
     cap = Capacity.of(hardware)
     return (
-        variants.with_columns(memory_columns(settings))
+        variants.with_columns(*memory_columns(settings), memory_gap().alias("memory_gap"))
         .with_columns(total_bytes())
         .with_columns(
             pl.when(pl.col("hosted"))

@@ -154,6 +154,39 @@ def memory_columns(settings: RunSettings, cells: pl.Expr | None = None) -> list[
     ]
 
 
+def memory_gap() -> pl.Expr:
+    """What the memory figure leaves out for want of a catalog fact, or null when nothing.
+
+    The formulas above skip a term whose inputs are unknown (a logits peak without the
+    vocabulary size, a hybrid's recurrent state without its size), so such a total is a lower
+    bound; this says so, for the caveat every such prediction carries."""
+    sliding, _ = _layer_counts()
+    attention = pl.col("full_attention_layers") + sliding + pl.col("kv_shared_layers").fill_null(0)
+    hybrid = attention < pl.col("layers")
+    state_unknown = (
+        pl.col("recurrent_layers").is_null() | pl.col("recurrent_state_elements").is_null()
+    )
+    compute_unknown = pl.col("hidden_size").is_null() | pl.col("vocab_size").is_null()
+    parts = [
+        pl.when(compute_unknown).then(
+            pl.lit("the compute buffer's logits and activations (hidden or vocabulary size)")
+        ),
+        pl.when(hybrid.fill_null(False) & state_unknown).then(
+            pl.lit("the recurrent layers' state (its size)")
+        ),
+    ]
+    missing = pl.concat_str(parts, separator=" and ", ignore_nulls=True)
+    return (
+        pl.when(missing.str.len_chars() > 0)
+        .then(
+            pl.lit("predicted memory is a lower bound: it leaves out ")
+            + missing
+            + pl.lit(", which the catalog does not state")
+        )
+        .otherwise(None)
+    )
+
+
 def total_bytes() -> pl.Expr:
     return (
         pl.col("weights_bytes")

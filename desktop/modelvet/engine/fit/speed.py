@@ -208,7 +208,9 @@ def speed_columns(
         # its arithmetic, not the (small) cache read, is what a decoded token waits for.
         latent = attention_flops(depth) * share / (cap.gpu_flops * backend.mla_decode_efficiency)
         latent_time = pl.when(pl.col("kv_lora_rank").is_not_null()).then(latent).otherwise(0.0)
-    compute_bound = (compute_time + latent_time) > gpu_time
+    # Without a FLOPS figure nothing is compute-bound (a literal: polars' eager engine will not
+    # broadcast a comparison of a scalar with a column whose every row is the same).
+    compute_bound = (compute_time + latent_time) > gpu_time if cap.gpu_flops else pl.lit(False)
     seconds = (
         _overhead(backend, on_cpu)
         + pl.max_horizontal(gpu_time, compute_time)

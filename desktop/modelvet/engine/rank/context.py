@@ -105,9 +105,18 @@ def _max_context(kv: str) -> pl.Expr:
     return reached.cast(pl.Int64).alias(kv)
 
 
-def _local(frame: pl.DataFrame) -> pl.DataFrame:
+def _local(frame: pl.DataFrame, needs: list[pl.Expr]) -> pl.DataFrame:
+    """The variants with a placement and a context length, only the columns `needs` read
+    (a row per context length follows, so every column carried is copied that many times)."""
     local = ~pl.col("hosted") & pl.col("placement").is_not_null()
-    return frame.with_row_index("_row").filter(local & pl.col("context_length").is_not_null())
+    read = {name for expr in needs for name in expr.meta.root_names()}
+    read |= {"model_id", "context_length", "sliding_window", "placement"}
+    columns = [name for name in frame.columns if name in read]
+    return (
+        frame.with_row_index("_row")
+        .filter(local & pl.col("context_length").is_not_null())
+        .select("_row", *columns)
+    )
 
 
 def plan_context(chosen: pl.DataFrame, settings: RunSettings, cap: Capacity) -> pl.DataFrame:
@@ -115,9 +124,8 @@ def plan_context(chosen: pl.DataFrame, settings: RunSettings, cap: Capacity) -> 
 
     Memory is predicted, in one pass, at every point of each variant (the grid lengths, its
     own context length, its window-fill point) for both KV types."""
-    points = _points(_local(chosen), settings, GRID).with_columns(
-        _room(cap).alias("_room"), *(_need(settings, cap, kv) for kv in KV_TYPES)
-    )
+    needs = [_room(cap).alias("_room"), *(_need(settings, cap, kv) for kv in KV_TYPES)]
+    points = _points(_local(chosen, needs), settings, GRID).with_columns(needs)
     reach = points.group_by("_row").agg(
         pl.col("_room").first(), *(e for kv in KV_TYPES for e in _longest_fitting(kv))
     )
@@ -143,9 +151,8 @@ def context_curves(
     """model_id → [{context_tokens, f16_bytes, q8_0_bytes}], for variants with a placement:
     memory at every power of two up to the model's context length, its window-fill point and
     the length itself."""
-    points = _points(_local(rows), settings, CURVE_GRID).with_columns(
-        *(_need(settings, cap, kv) for kv in KV_TYPES)
-    )
+    needs = [_need(settings, cap, kv) for kv in KV_TYPES]
+    points = _points(_local(rows, needs), settings, CURVE_GRID).with_columns(needs)
     plans = points.group_by("_row", maintain_order=True).agg(
         pl.col("model_id").first(),
         pl.struct(

@@ -16,7 +16,7 @@ import polars as pl
 from modelvet.engine.catalog.frame import variants_frame
 from modelvet.engine.catalog.loader import Catalog, bundled_catalog
 from modelvet.engine.catalog.terms import terms_frame
-from modelvet.engine.fit.memory import RunSettings, memory_columns, total_bytes
+from modelvet.engine.fit.memory import RunSettings, memory_columns, memory_gap, total_bytes
 from modelvet.engine.fit.placement import (
     Capacity,
     assumptions,
@@ -139,6 +139,9 @@ def _capability_rules(profile: Profile) -> dict[str, pl.Expr]:
     return rules
 
 
+MEMORY_GAP = "unknown:memory"  # a variant caveat (rank/explain.py), never an exclusion
+
+
 def evaluate(
     prepared: PreparedCatalog, profile: Profile, hardware: HardwareSpec
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -180,6 +183,8 @@ def evaluate(
             [expr.alias(f"fail:{name}") for name, expr in rules.items()]
             + [expr.alias(f"unknown:{name}") for name, expr in unknowns.items()]
             + [pl.col("model_id").is_in(blocking["model_id"].implode()).alias("licence_blocked")]
+            # Never blocks: the figure is a lower bound, said as a caveat on the model.
+            + [pl.when(pl.col("hosted")).then(None).otherwise(memory_gap()).alias(MEMORY_GAP)]
         )
         .collect()
     )
@@ -205,7 +210,7 @@ def evaluate(
         prepared.terms,
         caveats,
         obligations(prepared.terms, profile.organisation),
-        unknown_cols if warn else [],
+        [*(unknown_cols if warn else []), MEMORY_GAP],
     )
     excluded_ids = (
         frame.select("model_id")
