@@ -27,6 +27,13 @@ def _state_gap(arch: Architecture | None) -> str | None:
     return None
 
 
+def _compute_gap(arch: Architecture | None) -> str | None:
+    if arch is None:
+        return None
+    missing = [name for name in ("hidden_size", "vocab_size") if getattr(arch, name) is None]
+    return f"{' and '.join(missing)} (compute buffer)" if missing else None
+
+
 def _size_gap(model: Model) -> str | None:
     ggufs = [a for a in model.artifacts if a.format == "gguf"]
     params = implied_params_b(model)
@@ -49,9 +56,7 @@ def model_gaps(model: Model) -> list[str]:
     gaps = [
         "context_length" if model.context_length is None else None,
         _kv_gap(arch),
-        "hidden_size and vocab_size (compute buffer)"
-        if arch is not None and (arch.hidden_size is None or arch.vocab_size is None)
-        else None,
+        _compute_gap(arch),
         _state_gap(arch),
         _size_gap(model),
     ]
