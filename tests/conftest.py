@@ -10,15 +10,15 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # tests never need a display
 
+from modelvet.engine.catalog import Catalog, load_catalog
+from modelvet.engine.rank.recommend import PreparedCatalog, prepare
+
 # Child processes (`python -m modelvet`, the smoke child) import this checkout's sources, not
 # whichever copy the virtual environment was installed from (a second worktree shares the venv).
 _DESKTOP = str(Path(__file__).resolve().parent.parent / "desktop")
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [_DESKTOP, *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
 )
-
-from modelvet.engine.catalog import Catalog, load_catalog
-from modelvet.engine.rank.recommend import PreparedCatalog, prepare
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent

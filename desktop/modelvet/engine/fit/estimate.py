@@ -15,13 +15,13 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from modelvet.engine.errors import ModelVetError
-from modelvet.engine.fit.memory import memory_columns, memory_gap, total_bytes
-from modelvet.engine.fit.placement import Capacity, experts_on_cpu, gpu_share, placement
+from modelvet.engine.fit.pipeline import with_fit
+from modelvet.engine.fit.placement import Capacity
 from modelvet.engine.fit.placement import assumptions as placement_assumptions
 from modelvet.engine.fit.quants import BITS_PER_WEIGHT, UNKNOWN_QUANT_BITS, normalise_quant
 from modelvet.engine.fit.settings import RunSettings
 from modelvet.engine.fit.speed import assumptions as speed_assumptions
-from modelvet.engine.fit.speed import default_depth, speed_columns
+from modelvet.engine.fit.speed import default_depth
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.profile import Profile
 from modelvet.engine.rank.result import MemoryBreakdown, RuleFailure
@@ -143,20 +143,7 @@ def _fitted(
     variants: pl.DataFrame, settings: RunSettings, hardware: HardwareSpec, depth: int
 ) -> pl.DataFrame:
     """Memory, placement and speed columns for these variants (recommend's formulas)."""
-    cap = Capacity.of(hardware)
-    return (
-        variants.with_columns(*memory_columns(settings), memory_gap().alias("memory_gap"))
-        .with_columns(total_bytes())
-        .with_columns(
-            pl.when(pl.col("hosted"))
-            .then(pl.lit("hosted"))
-            .otherwise(placement(cap))
-            .alias("placement")
-        )
-        .with_columns(experts_on_cpu(cap).alias("experts_on_cpu"))
-        .with_columns(gpu_share(cap).alias("gpu_share"))
-        .with_columns(speed_columns(cap, settings, depth))
-    )
+    return with_fit(variants, settings, Capacity.of(hardware), depth)
 
 
 def _verdict(narrowed: Any, profile: Profile, hardware: HardwareSpec) -> PolicyVerdict:

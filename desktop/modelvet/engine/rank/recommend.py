@@ -16,17 +16,14 @@ import polars as pl
 from modelvet.engine.catalog.frame import variants_frame
 from modelvet.engine.catalog.loader import Catalog, bundled_catalog
 from modelvet.engine.catalog.terms import terms_frame
-from modelvet.engine.fit.memory import RunSettings, memory_columns, memory_gap, total_bytes
+from modelvet.engine.fit.memory import RunSettings
+from modelvet.engine.fit.pipeline import with_fit
 from modelvet.engine.fit.placement import (
     Capacity,
     assumptions,
-    experts_on_cpu,
-    gpu_share,
     headroom,
-    placement,
 )
 from modelvet.engine.fit.speed import assumptions as speed_assumptions
-from modelvet.engine.fit.speed import speed_columns
 from modelvet.engine.hardware import GB, HardwareSpec, resolve_hardware
 from modelvet.engine.licence_rules import licence_outcomes
 from modelvet.engine.obligations import obligations
@@ -167,24 +164,14 @@ def evaluate(
         (pl.col("status") == "fail") | ((pl.col("status") == "unknown") & (not warn))
     )
     frame = (
-        prepared.variants.lazy()
-        .with_columns(memory_columns(settings))
-        .with_columns(total_bytes())
-        .with_columns(
-            pl.when(pl.col("hosted"))
-            .then(pl.lit("hosted"))
-            .otherwise(placement(cap))
-            .alias("placement")
-        )
-        .with_columns(experts_on_cpu(cap).alias("experts_on_cpu"))
-        .with_columns(gpu_share(cap).alias("gpu_share"))
-        .with_columns(speed_columns(cap, settings) + [headroom(cap)])
+        with_fit(prepared.variants.lazy(), settings, cap)
+        .with_columns(headroom(cap))
         .with_columns(
             [expr.alias(f"fail:{name}") for name, expr in rules.items()]
             + [expr.alias(f"unknown:{name}") for name, expr in unknowns.items()]
             + [pl.col("model_id").is_in(blocking["model_id"].implode()).alias("licence_blocked")]
             # Never blocks: the figure is a lower bound, said as a caveat on the model.
-            + [pl.when(pl.col("hosted")).then(None).otherwise(memory_gap()).alias(MEMORY_GAP)]
+            + [pl.when(pl.col("hosted")).then(None).otherwise("memory_gap").alias(MEMORY_GAP)]
         )
         .collect()
     )
