@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from modelvet.engine.catalog.frame import describe_links, link_country
 from modelvet.engine.catalog.schema import OPENNESS_LADDER
 from modelvet.engine.profile import Organisation
 from modelvet.engine.security import ResolvedSecurity
@@ -37,14 +38,11 @@ def _origin_rule(countries: list[str], blocked: bool) -> pl.Expr:
         )
         .otherwise(pl.lit([], dtype=pl.List(pl.String))),
     )
-    in_list = pl.element().str.slice(0, 2).is_in(countries)
+    in_list = link_country(pl.element()).is_in(countries)
     hit = links.list.eval(pl.element().filter(in_list if blocked else ~in_list))
-    parts = pl.element().str.split("|")
-    described = hit.list.eval(
-        pl.format("{} ({}){}", parts.list.get(1), parts.list.get(0), parts.list.get(2))
-    )
+    described = describe_links(hit).list.join("; ")
     verb = "is in your blocked origins" if blocked else "is outside your allowed origins"
-    return pl.when(hit.list.len() > 0).then(pl.format("{} " + verb, described.list.join("; ")))
+    return pl.when(hit.list.len() > 0).then(pl.format("{} " + verb, described))
 
 
 def _deployment_rule(security: ResolvedSecurity) -> pl.Expr:

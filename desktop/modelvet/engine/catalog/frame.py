@@ -48,18 +48,41 @@ def openness_level(facts: OpennessFacts | None) -> str | None:
     return level
 
 
+def origin_link(country: str, who: str, via: str = "") -> str:
+    """One link of an origin chain as the frame and the JSON output carry it: `CC|who|via`."""
+    return f"{country}|{who}|{via}"
+
+
+def describe_link(link: str) -> str:
+    """'CN|developer X| via base model Y (distill)' → 'developer X (CN) via base model Y …'."""
+    country, who, via = link.split("|")
+    return f"{who} ({country}){via}"
+
+
+def describe_links(links: pl.Expr) -> pl.Expr:
+    """`describe_link` over a list column of links."""
+    parts = pl.element().str.split("|")
+    described = pl.format("{} ({}){}", parts.list.get(1), parts.list.get(0), parts.list.get(2))
+    return links.list.eval(described)
+
+
+def link_country(link: pl.Expr) -> pl.Expr:
+    return link.str.split("|").list.get(0)
+
+
 def origin_links(model: Model, catalog: Catalog, seen: frozenset[str] = frozenset()) -> list[str]:
-    """`CC|who|via` for the developer, its parent, and the same for each base model in turn."""
+    """Links for the developer, its parent, and the same for each base model in turn."""
     developer = catalog.developers[model.developer]
-    links = [f"{developer.country}|developer {developer.name}|"]
+    links = [origin_link(developer.country, f"developer {developer.name}")]
     if developer.parent and developer.parent_country:
-        links.append(f"{developer.parent_country}|{developer.name}'s parent {developer.parent}|")
+        parent = f"{developer.name}'s parent {developer.parent}"
+        links.append(origin_link(developer.parent_country, parent))
     base = catalog.models.get(model.base_model or "")
     if base is not None and base.id not in seen:
         for link in origin_links(base, catalog, seen | {model.id}):
             country, who, via = link.split("|")
             via = via or f" via base model {base.name} ({model.lineage})"
-            links.append(f"{country}|{who}|{via}")
+            links.append(origin_link(country, who, via))
     return links
 
 

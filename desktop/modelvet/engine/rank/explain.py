@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import TypeAdapter
 
+from modelvet.engine.catalog.frame import describe_link  # noqa: F401  (the GUI and reports import it from here)
 from modelvet.engine.profile import Profile
 from modelvet.engine.rank.reasons import reasons
 from modelvet.engine.rank.result import ExcludedModel, MemoryBreakdown, RecommendedModel
@@ -115,12 +116,6 @@ def with_terms(
         pl.col("obligations").fill_null(pl.lit([], dtype=pl.List(_OBLIGATION))),
         pl.col("licenses").fill_null(pl.lit([], dtype=pl.List(pl.String))),
     ).drop("_licence_caveats", "_variant_caveats")
-
-
-def describe_link(link: str) -> str:
-    """'CN|developer X| via base model Y (distill)' → 'developer X (CN) via base model Y …'."""
-    country, who, via = link.split("|")
-    return f"{who} ({country}){via}"
 
 
 # Output field ← frame column, where the names differ.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from modelvet.engine.catalog.frame import describe_links
 from modelvet.engine.hardware import GB
 from modelvet.engine.profile import Profile
 from modelvet.engine.rank.scores import scored_tasks
@@ -36,9 +37,7 @@ def _whole(expr: pl.Expr) -> pl.Expr:
 
 def origin_text() -> pl.Expr:
     """The origin chain in words ('CN|developer X|' → 'developer X (CN)')."""
-    parts = pl.element().str.split("|")
-    described = pl.format("{} ({}){}", parts.list.get(1), parts.list.get(0), parts.list.get(2))
-    return pl.col("origin_links").list.eval(described).list.join("; ")
+    return describe_links(pl.col("origin_links")).list.join("; ")
 
 
 def _capability(tasks: list[str]) -> list[pl.Expr]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from modelvet.engine.catalog.frame import describe_link
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.catalog.schema import Architecture, Artifact, Model
 from modelvet.engine.fit.quants import normalise_quant
-from modelvet.engine.rank.explain import describe_link
 from modelvet.engine.rank.result import RecommendedModel
 from modelvet.engine.report.record import Ancestor, RecordedModel, SourceRef
 
