@@ -229,22 +229,87 @@ def test_moe_keeps_experts_in_ram_when_that_reads_less_from_ram() -> None:
     assert large_gpu["placement"] == "gpu+cpu" and not large_gpu["experts_on_cpu"]
 
 
+GPU_TABLE = """
+schema_version = 1
+
+[[gpus]]
+id = "rtx-3060-12gb"
+name = "GeForce RTX 3060"
+vendor = "nvidia"
+memory_gb = 12
+bandwidth_gbs = 360
+fp16_tflops = 51.2
+sources = ["https://example.org/3060-12"]
+
+[[gpus]]
+id = "rtx-3060-8gb"
+name = "GeForce RTX 3060"
+vendor = "nvidia"
+memory_gb = 8
+bandwidth_gbs = 240
+sources = ["https://example.org/3060-8"]
+"""
+
+
+@pytest.fixture(scope="module")
+def catalog_with_gpu_table(tmp_path_factory: pytest.TempPathFactory):
+    """The bundled catalog plus a two-card GPU table: one name, two memory sizes."""
+    import shutil
+
+    from modelvet.engine.catalog import load_catalog
+    from modelvet.engine.catalog.loader import default_catalog_dir
+
+    root = tmp_path_factory.mktemp("catalog") / "catalog"
+    shutil.copytree(default_catalog_dir(), root)
+    (root / "gpus.toml").write_text(GPU_TABLE)
+    catalog = load_catalog(root)
+    assert not catalog.problems, catalog.problems
+    return catalog
+
+
 @pytest.mark.parametrize(
-    ("detected", "memory_gb", "bandwidth"),
+    ("detected", "memory_gb", "bandwidth", "tflops", "where"),
     [
-        ("NVIDIA GeForce RTX 4090", 23.99, 1008),
-        ("NVIDIA GeForce RTX 4060 Ti", 16.0, 288),  # not the plain RTX 4060's 272
-        ("NVIDIA GeForce RTX 4060 Ti", 8.0, None),  # an 8 GB Ti: no preset of that size
-        ("Some Unknown Accelerator", 24.0, None),
+        ("NVIDIA GeForce RTX 4090", 23.99, 1008, 165.2, "preset"),
+        ("NVIDIA GeForce RTX 4060 Ti", 16.0, 288, None, "preset"),  # not the RTX 4060's 272
+        ("NVIDIA GeForce RTX 3060", 12.0, 360, 51.2, "GPU table"),
+        ("NVIDIA GeForce RTX 3060 8GB", 8.0, 240, None, "GPU table"),  # the other size
+        ("NVIDIA GeForce RTX 3060", 6.0, None, None, None),  # no card of that size
+        ("Some Unknown Accelerator", 24.0, None, None, None),
     ],
 )
-def test_detected_gpu_bandwidth_comes_from_a_matching_preset(detected, memory_gb, bandwidth):
-    from modelvet.engine.catalog import load_catalog
+def test_a_gpu_known_by_name_gets_its_numbers(
+    catalog_with_gpu_table, detected, memory_gb, bandwidth, tflops, where
+):
     from modelvet.engine.hardware import with_known_bandwidth
 
     spec = HardwareSpec(
         name="t", origin="detected", ram_gb=64, gpus=[Gpu(name=detected, memory_gb=memory_gb)]
     )
-    filled = with_known_bandwidth(spec, load_catalog())
-    assert filled.gpus[0].bandwidth_gbs == bandwidth
-    assert any("taken from the preset" in w for w in filled.warnings) == (bandwidth is not None)
+    filled = with_known_bandwidth(spec, catalog_with_gpu_table)
+    gpu = filled.gpus[0]
+    assert (gpu.bandwidth_gbs, gpu.fp16_tflops) == (bandwidth, tflops)
+    notes = [w for w in filled.warnings if "taken from" in w]
+    assert bool(notes) == (where is not None)
+    assert all(where in note for note in notes)
+
+
+def test_a_gpu_typed_into_a_profile_gets_its_numbers_and_a_speed(catalog_with_gpu_table):
+    """Hand-entered hardware (name and memory only) is predicted like a preset; a number the
+    user gave is kept."""
+    from modelvet.engine.hardware import from_request
+    from modelvet.engine.profile import HardwareRequest
+
+    typed = HardwareRequest(
+        ram_gb=32,
+        gpus=[
+            {"name": "RTX 3060", "memory_gb": 12},
+            {"name": "RTX 3060", "memory_gb": 12, "bandwidth_gbs": 300},
+        ],
+    )
+    spec = from_request(typed, catalog_with_gpu_table)
+    assert [g.bandwidth_gbs for g in spec.gpus] == [360, 300]
+    assert [g.fp16_tflops for g in spec.gpus] == [51.2, 51.2]
+    model = DENSE_8B | {"total_params_b": 8.0, "active_params_b": 8.0}
+    row = predict_one(model, RunSettings(context_tokens=4096), spec)
+    assert row["predicted_tokens_per_s"] and row["predicted_prefill_tokens_per_s"]

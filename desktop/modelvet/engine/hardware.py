@@ -7,6 +7,7 @@ import platform
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -263,7 +264,8 @@ def from_request(request: HardwareRequest, catalog: Catalog) -> HardwareSpec:
             "hardware",
             "omit the [hardware] table to use this machine",
         )
-    return HardwareSpec(**spec)
+    # GPUs typed in by name take the numbers they lack from the catalog's GPU table.
+    return with_known_bandwidth(HardwareSpec(**spec), catalog)
 
 
 def _gpu_key(name: str) -> str:
@@ -272,34 +274,65 @@ def _gpu_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", words)
 
 
-def with_known_bandwidth(spec: HardwareSpec, catalog: Catalog) -> HardwareSpec:
-    """Detected GPUs report memory but not bandwidth: take it from a preset's card of that name.
+@dataclass(frozen=True)
+class KnownCard:
+    """A GPU whose numbers the catalog states: from its GPU table or a hardware preset."""
 
-    The names must agree once vendor words and memory sizes are dropped (an "RTX 4060 Ti" is
-    not an "RTX 4060"), and the memory sizes within 10 %; every match is stated in `warnings`.
-    """
-    known = {_gpu_key(g.name): (g, p) for p in catalog.hardware.values() for g in p.gpus}
+    name: str
+    memory_gb: float
+    bandwidth_gbs: float | None
+    fp16_tflops: float | None
+    where: str  # "the GPU table" or "the preset 'id'", for the note that says where it came from
+
+
+def known_cards(catalog: Catalog) -> dict[str, list[KnownCard]]:
+    """Name key → the cards of that name (one per memory size), table first, then presets."""
+    cards = [
+        KnownCard(c.name, c.memory_gb, c.bandwidth_gbs, c.fp16_tflops, "the GPU table")
+        for c in catalog.gpus.values()
+    ] + [
+        KnownCard(g.name, g.memory_gb, g.bandwidth_gbs, g.fp16_tflops, f"the preset '{p.id}'")
+        for p in catalog.hardware.values()
+        for g in p.gpus
+    ]
+    known: dict[str, list[KnownCard]] = {}
+    for card in cards:
+        known.setdefault(_gpu_key(card.name), []).append(card)
+    return known
+
+
+def _match(gpu: Gpu, known: dict[str, list[KnownCard]]) -> KnownCard | None:
+    """The card of the same name (vendor words and memory size dropped: an "RTX 4060 Ti" is not
+    an "RTX 4060") whose memory is within 10 %, the closest if several."""
+    near = [
+        card
+        for card in known.get(_gpu_key(gpu.name), [])
+        if abs(card.memory_gb - gpu.memory_gb) <= 0.1 * card.memory_gb
+    ]
+    return min(near, key=lambda card: abs(card.memory_gb - gpu.memory_gb), default=None)
+
+
+def with_known_bandwidth(spec: HardwareSpec, catalog: Catalog) -> HardwareSpec:
+    """A GPU given by name and memory (detected, or typed into a profile) takes the bandwidth and
+    FP16 throughput it lacks from the catalog's card of that name; each fill is stated in
+    `warnings`. A GPU no card matches keeps its unknowns."""
+    known = known_cards(catalog)
     gpus, notes = [], []
     for gpu in spec.gpus:
-        key = _gpu_key(gpu.name)
-        match = known.get(key)
-        if (
-            gpu.bandwidth_gbs is None
-            and key
-            and match
-            and (abs(match[0].memory_gb - gpu.memory_gb) <= 0.1 * match[0].memory_gb)
-        ):
-            card, preset = match
-            gpu = gpu.model_copy(
-                update={
-                    "bandwidth_gbs": card.bandwidth_gbs,
-                    "fp16_tflops": gpu.fp16_tflops or card.fp16_tflops,
-                }
+        card = _match(gpu, known) if _gpu_key(gpu.name) else None
+        filled = {
+            field: getattr(card, field)
+            for field in ("bandwidth_gbs", "fp16_tflops")
+            if card is not None and getattr(gpu, field) is None and getattr(card, field)
+        }
+        if card is not None and filled:
+            gpu = gpu.model_copy(update=filled)
+            numbers = ", ".join(
+                f"{'bandwidth' if f == 'bandwidth_gbs' else 'FP16'} {v:g} "
+                f"{'GB/s' if f == 'bandwidth_gbs' else 'TFLOPS'}"
+                for f, v in filled.items()
             )
-            notes.append(
-                f"{gpu.name}: bandwidth {card.bandwidth_gbs:g} GB/s taken from the "
-                f"preset '{preset.id}' ({card.name})"
-            )
+            notes.append(f"{gpu.name}: {numbers} taken from {card.where} ({card.name})")
         gpus.append(gpu)
     if not notes:
         return spec

@@ -15,6 +15,8 @@ from modelvet.engine.catalog.schema import (
     CatalogMeta,
     Developer,
     DeveloperFile,
+    GpuCard,
+    GpuFile,
     HardwareFile,
     HardwarePreset,
     License,
@@ -57,6 +59,7 @@ class Catalog:
     models: dict[str, Model] = field(default_factory=dict)
     families: dict[str, str] = field(default_factory=dict)  # model id -> family file name
     hardware: dict[str, HardwarePreset] = field(default_factory=dict)
+    gpus: dict[str, GpuCard] = field(default_factory=dict)  # GPU models by id (gpus.toml)
     policies: dict[str, PolicyPreset] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -177,6 +180,11 @@ def load_catalog(root: Path | None = None) -> Catalog:
         catalog.licenses = {lic.id: lic for lic in lics.licenses}
     if hw := _load_file(root / "hardware.toml", root, HardwareFile, problems):
         catalog.hardware = {p.id: p for p in hw.presets}
+    # Optional: a catalog without it knows only the cards of its hardware presets.
+    if (root / "gpus.toml").exists() and (
+        cards := _load_file(root / "gpus.toml", root, GpuFile, problems)
+    ):
+        catalog.gpus = {card.id: card for card in cards.gpus}
     if pol := _load_file(root / "policies.toml", root, PolicyFile, problems):
         catalog.policies = {p.id: p for p in pol.policies}
     for path in sorted((root / "models").glob("*.toml")):

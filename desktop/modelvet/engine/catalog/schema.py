@@ -505,6 +505,23 @@ class HardwareFile(Strict):
     presets: list[HardwarePreset] = Field(min_length=1)
 
 
+class GpuCard(Strict):
+    """A GPU model's published numbers, so a card typed in or detected by name gets them."""
+
+    id: Ident
+    name: str = Field(description="As drivers report it, without the vendor word or memory size")
+    vendor: Literal["nvidia", "amd", "intel"]
+    memory_gb: float = Field(gt=0)
+    bandwidth_gbs: float = Field(gt=0)
+    fp16_tflops: float | None = Field(None, gt=0)
+    sources: list[Url] = Field(min_length=1)
+
+
+class GpuFile(Strict):
+    schema_version: Literal[1]
+    gpus: list[GpuCard] = Field(min_length=1)
+
+
 Deployment = Literal["air-gapped", "on-prem", "cloud-ok"]
 
 
