@@ -149,3 +149,22 @@ def test_a_reader_that_leaves_early_is_not_an_error() -> None:
     )
     assert done.stdout.startswith("Catalog ")
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_flag_choices_are_the_engines_own_lists() -> None:
+    """The CLI offers exactly the report formats, KV cache types and runtimes the engine has."""
+    from modelvet.cli import _build_parser as build_parser
+    from modelvet.engine.fit.settings import KV_CACHE_TYPES, RUNTIMES
+    from modelvet.engine.report import FORMATS
+
+    def choices(command: str, flag: str) -> tuple[str, ...]:
+        sub = next(
+            a
+            for a in build_parser()._subparsers._group_actions  # type: ignore[union-attr]
+        ).choices[command]
+        action = next(a for a in sub._actions if flag in a.option_strings)
+        return tuple(action.choices)
+
+    assert choices("report", "--format") == FORMATS
+    assert choices("smoke", "--kv-cache-type") == KV_CACHE_TYPES
+    assert choices("estimate", "--runtime") == RUNTIMES

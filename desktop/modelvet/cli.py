@@ -292,11 +292,11 @@ def _positive_int(text: str) -> int:
 
 def _add_run_flags(parser: argparse.ArgumentParser, with_context: bool = True) -> None:
     """The runtime preset and the llama.cpp settings a prediction (and a smoke run) uses."""
-    from modelvet.engine.fit.settings import RUNTIMES
+    from modelvet.engine.fit.settings import KV_CACHE_TYPES, RUNTIMES
 
     if with_context:
         parser.add_argument("--context", type=_positive_int, default=4096, help="context tokens")
-        parser.add_argument("--kv-cache-type", choices=["f16", "q8_0", "q4_0"], default="f16")
+        parser.add_argument("--kv-cache-type", choices=KV_CACHE_TYPES, default="f16")
     parser.add_argument(
         "--runtime", choices=RUNTIMES, help="whose defaults to predict (default: llama-server)"
     )

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from modelvet.engine.fit.settings import KV_CACHE_TYPES
+
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
@@ -34,7 +36,7 @@ def add_command(
         "--also-kv-cache-type",
         action="append",
         default=[],
-        choices=["f16", "q8_0", "q4_0"],
+        choices=KV_CACHE_TYPES,
         help="run each file again at this KV-cache type too (repeatable)",
     )
     trial.add_argument(

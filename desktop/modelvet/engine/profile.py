@@ -17,11 +17,10 @@ from modelvet.engine.catalog.schema import (
     Task,
 )
 from modelvet.engine.errors import ModelVetError
-from modelvet.engine.fit.settings import RunSettings, Runtime
+from modelvet.engine.fit.settings import KvCacheType, RunSettings, Runtime
 from modelvet.engine.storage import atomic_write_text
 
 PROFILE_SCHEMA_VERSION = 1
-KvCacheType = Literal["f16", "q8_0", "q4_0"]
 Priority = Literal["balanced", "quality", "speed"]
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Runtime = Literal["llama-server", "llama-cpp-python"]
-RUNTIMES: tuple[Runtime, ...] = ("llama-server", "llama-cpp-python")
+RUNTIMES: tuple[Runtime, ...] = get_args(Runtime)
+KvCacheType = Literal["f16", "q8_0", "q4_0"]
+KV_CACHE_TYPES: tuple[KvCacheType, ...] = get_args(KvCacheType)
 CELL_PADDING = 256  # llama.cpp pads the context (and every KV cache) to 256 cells
 ALL_LAYERS = -1
 
