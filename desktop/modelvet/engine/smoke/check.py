@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.catalog.match import CatalogMatch, match_catalog
 from modelvet.engine.errors import Cancelled, CheckFailed, ModelVetError
 from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.fit.single import predict_one
 from modelvet.engine.gguf_file import GgufFacts, read_gguf, sha256_of
 from modelvet.engine.hardware import GB, HardwareSpec
-from modelvet.engine.inspect import CatalogMatch, match_catalog
 from modelvet.engine.smoke.protocol import file_identity
 from modelvet.engine.template_screen import TemplateReport, screen_template
 

