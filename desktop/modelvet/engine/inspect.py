@@ -69,37 +69,20 @@ def inspect_file(
 ) -> InspectReport:
     facts = read_gguf(path)
     digest = sha256_of(facts.path, progress) if with_hash else None
-    return InspectReport(
-        path=str(facts.path),
-        file_size_bytes=facts.file_size_bytes,
-        sha256=digest,
-        gguf_version=facts.version,
-        architecture=facts.architecture,
-        name=facts.name,
-        file_type=facts.file_type,
-        tensor_types=facts.tensor_types,
-        parameter_count=facts.parameter_count,
-        context_length=facts.context_length,
-        layers=facts.layers,
-        attention_heads=facts.attention_heads,
-        kv_heads=facts.kv_heads,
-        head_dim=facts.head_dim,
-        hidden_size=facts.hidden_size,
-        vocab_size=facts.vocab_size,
-        sliding_window=facts.sliding_window,
-        sliding_window_layers=facts.sliding_window_layers,
-        full_attention_layers=facts.full_attention_layers,
-        full_attention_kv_heads=facts.full_attention_kv_heads,
-        full_attention_head_dim=facts.full_attention_head_dim,
-        kv_shared_layers=facts.kv_shared_layers,
-        recurrent_layers=facts.recurrent_layers,
-        recurrent_state_elements=facts.recurrent_state_elements,
-        experts_total=facts.experts_total,
-        experts_active=facts.experts_active,
-        license=facts.license,
-        settings=settings.describe(),
-        runtime=settings.as_dict(),
-        memory=predict_memory(facts, settings),
-        chat_template=screen_template(facts.chat_template),
-        catalog_match=match_catalog(catalog, facts.path.name, facts.file_size_bytes, digest),
-    )
+    # Every fact the report shares with the file's facts, by name; the rest is computed here.
+    computed = {
+        "path": str(facts.path),
+        "gguf_version": facts.version,
+        "sha256": digest,
+        "settings": settings.describe(),
+        "runtime": settings.as_dict(),
+        "memory": predict_memory(facts, settings),
+        "chat_template": screen_template(facts.chat_template),
+        "catalog_match": match_catalog(catalog, facts.path.name, facts.file_size_bytes, digest),
+    }
+    read = {
+        name: getattr(facts, name)
+        for name in InspectReport.model_fields
+        if name not in computed and hasattr(facts, name)
+    }
+    return InspectReport(**read, **computed)
