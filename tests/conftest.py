@@ -17,8 +17,8 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     [_DESKTOP, *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
 )
 
-from modelvet.engine.catalog import Catalog, load_catalog
-from modelvet.engine.rank.recommend import PreparedCatalog, prepare
+from modelvet.engine.catalog import Catalog, load_catalog  # noqa: E402  (after PYTHONPATH is set)
+from modelvet.engine.rank.recommend import PreparedCatalog, prepare  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED = 0, 1
+from modelvet.engine.errors import CheckFailed, ModelVetError
+
+EXIT_OK, EXIT_FAILED = 0, CheckFailed.exit_code
 
 
 def add_command(
@@ -79,7 +81,6 @@ def _progress(event: dict[str, Any]) -> None:
 
 def _cmd_trial(args: argparse.Namespace, run_settings: Callable[..., Any]) -> int:
     from modelvet.engine.catalog import bundled_catalog
-    from modelvet.engine.errors import ModelVetError
     from modelvet.engine.hardware import detect
     from modelvet.engine.trial import store
     from modelvet.engine.trial.run import TrialRun
