@@ -82,6 +82,16 @@ def test_a_misspelt_preset_in_a_profile_names_the_file_and_the_nearest_preset(
     assert "rtx-4060-desktop" not in done.stderr  # not the list of every preset
 
 
+def test_a_misspelt_preset_to_plan_for_suggests_the_nearest() -> None:
+    example = REPO / "examples" / "us-defense-24gb.toml"
+    done = _modelvet("plan", "--profile", str(example), "--hardware", "rtx-4090-workstaton")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "modelvet: --hardware: neither a hardware preset nor a file: rtx-4090-workstaton "
+        "(did you mean 'rtx-4090-workstation'?)"
+    )
+
+
 def test_a_file_that_will_not_fit_exits_1_and_the_cli_names_its_flag(tmp_path: Path) -> None:
     """CheckFailed reaches the CLI's one except clause and exits with its own code; the engine
     says the file can be loaded anyway, the CLI says how (its flag)."""
@@ -101,3 +111,33 @@ def test_a_file_that_cannot_be_written_says_what_to_do(tmp_path: Path) -> None:
         save_profile(Profile(), blocker / "site.toml")
     assert caught.value.title.startswith("cannot write")
     assert caught.value.hint == "choose a folder you can write to"
+
+
+@pytest.mark.parametrize("error", [Cancelled("stopped hashing"), CheckFailed("did not pass")])
+def test_the_cli_exits_with_the_code_the_error_carries(
+    error: ModelVetError, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from modelvet import cli
+
+    def stopped(args: object) -> int:
+        raise error
+
+    monkeypatch.setattr(cli, "_cmd_hardware", stopped)  # the command is not what is tested
+    assert cli.main(["hardware"]) == error.exit_code
+    assert capsys.readouterr().err.endswith(f"modelvet: {error.title}\n")
+
+
+def test_the_engine_says_a_file_can_be_loaded_anyway_without_naming_the_flag(
+    tmp_path: Path,
+) -> None:
+    from modelvet.engine.catalog import load_catalog
+    from modelvet.engine.fit.settings import RunSettings
+    from modelvet.engine.hardware import HardwareSpec
+    from modelvet.engine.smoke.check import check_before_load
+
+    model = write_gemma3(tmp_path / "tiny.gguf")
+    small = HardwareSpec(name="small", origin="profile", ram_gb=0.001, ram_available_gb=0.001)
+    with pytest.raises(CheckFailed) as caught:
+        check_before_load(model, load_catalog(), RunSettings(4096), small)
+    assert (caught.value.where, caught.value.hint) == (str(model), "it can be loaded anyway")
+    assert "--" not in str(caught.value)

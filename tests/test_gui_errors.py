@@ -24,9 +24,25 @@ def _box(parent: QWidget, qtbot) -> QMessageBox:
 def log_file(tmp_path: Path):
     path = log_to_file(tmp_path)
     yield path
-    for handler in [h for h in log.handlers if getattr(h, "baseFilename", "") == str(path)]:
+    _forget_log_files()
+
+
+def _forget_log_files() -> None:
+    for handler in [h for h in log.handlers if isinstance(h, logging.FileHandler)]:
         log.removeHandler(handler)
         handler.close()
+
+
+def test_the_wizard_keeps_its_log_in_the_data_folder() -> None:
+    from modelvet.engine.storage import data_dir
+    from modelvet.gui.app import _keep_a_log
+
+    _keep_a_log()
+    try:
+        files = [h.baseFilename for h in log.handlers if isinstance(h, logging.FileHandler)]
+        assert files == [str(data_dir() / "modelvet.log")]
+    finally:
+        _forget_log_files()
 
 
 def _broken_work(report: object) -> None:

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from modelvet.engine.errors import CheckFailed, ModelVetError
+from modelvet.engine.errors import CheckFailed, ModelVetError, nearest_hint
 from modelvet.engine.vocabulary import placement_label
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, CheckFailed.exit_code, ModelVetError.exit_code
@@ -98,7 +98,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         raise ModelVetError(
             f"neither a hardware preset nor a file: {', '.join(missing)}",
             "--hardware",
-            f"presets: {', '.join(catalog.hardware)}",
+            nearest_hint(missing[0], catalog.hardware),
         )
     machines = preset_machines(catalog, presets) if presets or not paths else []
     inventory, problems = inventory_machines(paths, catalog)

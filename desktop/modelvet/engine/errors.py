@@ -9,7 +9,7 @@ flag matters.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -49,15 +49,18 @@ class Cancelled(ModelVetError):
     exit_code = 130
 
 
+def nearest_hint(key: str, known: Collection[str]) -> str:
+    """'did you mean …?' for the closest known id; a short table whole; else how many."""
+    nearest = difflib.get_close_matches(key, list(known), n=1)
+    if nearest:
+        return f"did you mean {nearest[0]!r}?"
+    if len(known) <= SHOWN_WHEN_FEW:
+        return f"known: {', '.join(sorted(known)) or 'none'}"
+    return f"none of the {len(known)} known ones is close"
+
+
 def require(table: Mapping[str, T], key: str, what: str, where: str) -> T:
     """table[key], or a ModelVetError naming the unknown key and the nearest known one."""
     if key in table:
         return table[key]
-    nearest = difflib.get_close_matches(key, list(table), n=1)
-    if nearest:
-        hint = f"did you mean {nearest[0]!r}?"
-    elif len(table) <= SHOWN_WHEN_FEW:
-        hint = f"known: {', '.join(sorted(table)) or 'none'}"
-    else:
-        hint = f"none of the {len(table)} known ones is close"
-    raise ModelVetError(f"unknown {what} {key!r}", where, hint)
+    raise ModelVetError(f"unknown {what} {key!r}", where, nearest_hint(key, table))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import NamedTuple
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -21,17 +20,6 @@ log = logging.getLogger("modelvet")
 
 LOG_FILE = "modelvet.log"
 UNEXPECTED_TITLE = "Something went wrong inside ModelVet"
-
-
-class Described(NamedTuple):
-    title: str
-    where: str
-    hint: str
-
-    def line(self) -> str:
-        """One line for a status bar or label: 'where: title (hint)'."""
-        text = f"{self.where}: {self.title}" if self.where else self.title
-        return f"{text} ({self.hint})" if self.hint else text
 
 
 def log_to_file(folder: Path) -> Path:
@@ -48,34 +36,35 @@ def _log_file() -> str | None:
     return files[0] if files else None
 
 
-def describe(error: BaseException) -> Described:
+def describe(error: BaseException) -> ModelVetError:
     """The engine's own words for its errors; a logged generic account of anything else."""
     if isinstance(error, ModelVetError):
-        return Described(error.title, error.where, error.hint)
+        return error
     log.error("unexpected error", exc_info=(type(error), error, error.__traceback__))
-    where = _log_file()
-    hint = f"the details are in the log file {where}" if where else "the details were logged"
-    return Described(f"{UNEXPECTED_TITLE}: {type(error).__name__}: {error}", "", hint)
+    path = _log_file()
+    hint = f"the details are in the log file {path}" if path else "the details were logged"
+    return ModelVetError(f"{UNEXPECTED_TITLE}: {type(error).__name__}: {error}", hint=hint)
 
 
 def error_text(error: BaseException) -> str:
-    """The error on one line, for a status line where a dialog would be in the way."""
-    return describe(error).line()
+    """The error on one line, 'where: title (hint)', for a status line where a dialog would be
+    in the way."""
+    return describe(error).message()
 
 
 def show_error(parent: QWidget | None, error: BaseException, doing: str = "") -> QMessageBox:
     """A warning box: the title (and where) as its text, the hint as its informative text.
     Window-modal and non-blocking, so it can come from a worker's signal at any time."""
-    title, where, hint = describe(error)
+    shown = describe(error)
     box = QMessageBox(
         QMessageBox.Icon.Warning,
         doing or "ModelVet",
-        f"{where}:\n{title}" if where else title,
+        f"{shown.where}:\n{shown.title}" if shown.where else shown.title,
         QMessageBox.StandardButton.Ok,
         parent,
     )
-    box.setInformativeText(hint)
+    box.setInformativeText(shown.hint)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    box.setAccessibleName(f"Error: {title}")
+    box.setAccessibleName(f"Error: {shown.title}")
     box.open()
     return box
