@@ -195,6 +195,7 @@ def test_snapshot_writes_one_png_per_step(tmp_path: Path) -> None:
     assert all((tmp_path / p).stat().st_size > 10_000 for p in pngs)
 
 
+@pytest.mark.qt_log_ignore("does not support propagateSizeHints")  # the failure's dialog
 def test_export_writes_the_record_without_blocking(
     window, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -229,21 +230,6 @@ def test_enter_moves_on_and_escape_is_harmless(window, qtbot) -> None:
     assert window.stack.currentWidget() is window.results
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert window.isVisible()
-
-
-def test_a_bad_profile_is_reported_and_the_window_keeps_working(
-    window, tmp_path: Path, monkeypatch
-) -> None:
-    from PySide6.QtWidgets import QMessageBox
-
-    shown = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args: shown.append(args[2]))
-    bad = tmp_path / "bad.toml"
-    bad.write_text("[capability]\ncontext_tokens = 'lots'\n")
-    before = window.controller.profile
-    window.open_profile(str(bad))
-    assert shown and "capability.context_tokens" in shown[0] and str(bad) in shown[0]
-    assert window.controller.profile == before and window.isVisible()
 
 
 def test_saved_profiles_appear_in_the_recent_list(window, tmp_path: Path) -> None:

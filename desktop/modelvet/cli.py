@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from modelvet import __version__, cli_procure, cli_trial
-from modelvet.engine.errors import CheckFailed, ModelVetError
+from modelvet.engine.errors import Cancelled, CheckFailed, ModelVetError
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, CheckFailed.exit_code, ModelVetError.exit_code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,7 +58,12 @@ def _cmd_catalog_validate(args: argparse.Namespace) -> int:
 def _cmd_catalog_import(args: argparse.Namespace) -> int:
     from modelvet.engine.catalog.updates import import_catalog
 
-    entry = import_catalog(Path(args.file), unverified=args.unverified)
+    try:
+        entry = import_catalog(Path(args.file), unverified=args.unverified)
+    except ModelVetError as error:
+        if error.title.startswith("refused"):  # the signature check, which a flag overrides here
+            error.hint = "--unverified imports it anyway and records that you did"
+        raise
     how = f"signed by trusted key {entry['key_id']}" if entry["verified"] else "UNVERIFIED"
     print(
         f"imported catalog {entry['catalog_version']} ({how}); "
@@ -228,18 +233,22 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
         elif event["event"] == "token":
             print(event["text"], end="", flush=True)
 
-    result = run_smoke(
-        Path(args.file),
-        bundled_catalog(),
-        settings,
-        lambda: detect(measure_bandwidth=True),  # only once the file's header is sound
-        tasks=args.task or ["general"],
-        languages=args.language or ["en"],
-        prompt=args.prompt,
-        force=args.force,
-        on_event=show,
-        timeout_s=args.timeout,
-    )
+    try:
+        result = run_smoke(
+            Path(args.file),
+            bundled_catalog(),
+            settings,
+            lambda: detect(measure_bandwidth=True),  # only once the file's header is sound
+            tasks=args.task or ["general"],
+            languages=args.language or ["en"],
+            prompt=args.prompt,
+            force=args.force,
+            on_event=show,
+            timeout_s=args.timeout,
+        )
+    except CheckFailed as failure:  # predicted not to fit: here the way round it is a flag
+        failure.hint = "use --force to try anyway"
+        raise
     try:
         history.record(result)
     except ModelVetError as error:  # the run's result is still worth printing
@@ -474,17 +483,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is not _cmd_gui:  # the wizard says it in its status bar
             _warn_about_the_catalog()
         return handler(args)
-    except ModelVetError as error:
+    except ModelVetError as error:  # the one place an error becomes an exit code
         profile = getattr(args, "profile", None)
         if profile and error.where.startswith(("security.", "hardware.", "organisation.")):
             error.where = f"{profile}: {error.where}"  # a preset the profile names: say which file
         print(f"modelvet: {error.message()}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except CheckFailed as failure:
-        print(f"modelvet: {failure}", file=sys.stderr)
-        return EXIT_FAILED
+        return error.exit_code
     except KeyboardInterrupt:
-        return 130
+        return Cancelled.exit_code  # Ctrl-C: 130, as the shell reports it
     except BrokenPipeError:  # `modelvet recommend | head`: the reader left, nothing is wrong
         import os
 

@@ -7,7 +7,10 @@ import json
 import sys
 from typing import Any
 
-EXIT_OK, EXIT_FAILED = 0, 1
+from modelvet.engine.errors import CheckFailed, ModelVetError, nearest_hint
+from modelvet.engine.vocabulary import placement_label
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, CheckFailed.exit_code, ModelVetError.exit_code
 
 
 def _print_json(value: Any) -> None:
@@ -83,7 +86,6 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from modelvet.engine.catalog import bundled_catalog
-    from modelvet.engine.errors import ModelVetError
     from modelvet.engine.plan import inventory_machines, plan, preset_machines
     from modelvet.engine.profile import load_profile
     from modelvet.engine.rank.recommend import prepare
@@ -96,7 +98,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         raise ModelVetError(
             f"neither a hardware preset nor a file: {', '.join(missing)}",
             "--hardware",
-            f"presets: {', '.join(catalog.hardware)}",
+            nearest_hint(missing[0], catalog.hardware),
         )
     machines = preset_machines(catalog, presets) if presets or not paths else []
     inventory, problems = inventory_machines(paths, catalog)
@@ -109,7 +111,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         _print_json(result.model_dump(mode="json"))
     else:
         _print_plan(result)
-    return 2 if problems else EXIT_OK
+    return EXIT_BAD_INPUT if problems else EXIT_OK
 
 
 def _print_plan(result: Any) -> None:
@@ -136,7 +138,8 @@ def _print_plan(result: Any) -> None:
                     else "speed unknown"
                 )
                 mark = "✓" if cell.meets_targets else "~"
-                print(f"  {mark} {names[cell.machine]}: {cell.quant}, {cell.placement}, {speed}")
+                placed = placement_label(cell.placement)
+                print(f"  {mark} {names[cell.machine]}: {cell.quant}, {placed}, {speed}")
             else:
                 print(f"  ✗ {names[cell.machine]}: does not fit")
     if result.excluded_by_policy:

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from modelvet.engine.errors import CheckFailed, ModelVetError
 from modelvet.engine.fit.settings import KV_CACHE_TYPES
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED = 0, CheckFailed.exit_code
 
 
 def add_command(
@@ -81,7 +82,6 @@ def _progress(event: dict[str, Any]) -> None:
 
 def _cmd_trial(args: argparse.Namespace, run_settings: Callable[..., Any]) -> int:
     from modelvet.engine.catalog import bundled_catalog
-    from modelvet.engine.errors import ModelVetError
     from modelvet.engine.hardware import detect
     from modelvet.engine.trial import store
     from modelvet.engine.trial.run import TrialRun

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from modelvet.engine.fit.estimate import Estimate
-from modelvet.engine.hardware import GB, HardwareSpec
+from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.inspect import InspectReport
 from modelvet.engine.rank.result import Recommendation
 from modelvet.engine.smoke.result import SmokeResult
+from modelvet.engine.vocabulary import format_bytes, placement_label, placement_phrase
 
 
-def _gb(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return f"{value / GB:.1f} GB" if value >= GB else f"{value / 2**20:.1f} MiB"
+def _memory(memory: Any) -> str:
+    """An inspect report's or an estimate's memory, part by part."""
+    return (
+        f"weights {format_bytes(memory.weights_bytes)}, KV cache "
+        f"{format_bytes(memory.kv_cache_bytes)}, compute {format_bytes(memory.compute_bytes)}, "
+        f"total {format_bytes(memory.total_bytes)}"
+    )
 
 
 def print_hardware(spec: HardwareSpec) -> None:
@@ -51,17 +57,16 @@ def print_recommendation(result: Recommendation) -> None:
                 if item.predicted_tokens_per_s
                 else "speed unknown"
             )
-            where = f"{item.quant}, {item.placement}, {_gb(item.predicted_memory_bytes)}, {speed}"
+            placed = placement_label(item.placement, item.gpu_share)
+            where = f"{item.quant}, {placed}, {format_bytes(item.predicted_memory_bytes)}, {speed}"
         print(f"{item.rank:>3}. {item.name} — {where}, score {item.score:.1f}")
         for reason in item.reasons:
             print(f"       · {reason}")
         for duty in item.obligations:
             print(f"       duty ({duty.licence_name}): {duty.duty} <{duty.clause_url}>")
         for alternative in item.alternatives:
-            print(
-                f"       alternative {alternative.quant} {alternative.placement}: "
-                f"{alternative.trade}"
-            )
+            where = placement_phrase(alternative.placement)
+            print(f"       alternative {alternative.quant} {where}: {alternative.trade}")
         if item.run_command:
             print(f"       run: {item.run_command}")
     print(f"\nExcluded ({len(result.excluded)}):")
@@ -89,11 +94,7 @@ def print_inspect(report: InspectReport) -> None:
     )
     print(f"  size {report.file_size_bytes} bytes, sha256 {report.sha256 or '(not computed)'}")
     memory = report.memory
-    print(
-        f"  memory at {report.settings}: weights {_gb(memory.weights_bytes)}, KV cache "
-        f"{_gb(memory.kv_cache_bytes)}, compute {_gb(memory.compute_bytes)}, total "
-        f"{_gb(memory.total_bytes)}"
-    )
+    print(f"  memory at {report.settings}: {_memory(memory)}")
     match = report.catalog_match
     print(f"  catalog: {match.model_id or 'no match'} (matched by {match.matched_by})")
     for problem in match.problems:
@@ -128,12 +129,9 @@ def print_estimate(result: Estimate) -> None:
     memory = result.memory
     print(f"{result.name} ({result.model_id}) {result.quant or ''} on {result.hardware}")
     print(f"  runtime: {result.runtime['description']}")
-    print(
-        f"  memory: weights {_gb(memory.weights_bytes)}, KV cache {_gb(memory.kv_cache_bytes)}, "
-        f"compute {_gb(memory.compute_bytes)}, total {_gb(memory.total_bytes)}"
-        + (" (size estimated)" if result.size_status == "estimated" else "")
-    )
-    print(f"  placement: {result.placement or 'does not fit'}")
+    estimated = " (size estimated)" if result.size_status == "estimated" else ""
+    print(f"  memory: {_memory(memory)}{estimated}")
+    print(f"  placement: {placement_label(result.placement, result.gpu_share)}")
     if result.predicted_tokens_per_s is not None and result.predicted_tokens_per_s_range:
         low, high = result.predicted_tokens_per_s_range
         print(

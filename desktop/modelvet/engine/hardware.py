@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError, require
 from modelvet.engine.profile import HardwareRequest
+from modelvet.engine.vocabulary import GB
 
-GB = 10**9
 # Share of unified memory the GPU may use when nothing says otherwise: the lowest published
 # measurement of macOS's Metal working-set limit, 0.74 on 16 and 24 GB Macs (AlexsJones/llmfit#754,
 # sgl-project/sglang#29949); 128 GB Macs measure 0.84 (antirez/ds4#893).
@@ -53,14 +53,6 @@ class HardwareSpec(BaseModel):
     disk_free_gb: float | None = None
     sources: list[str] = []
     warnings: list[str] = []
-
-    @property
-    def gpu_memory_bytes(self) -> int:
-        return int(sum(g.memory_gb for g in self.gpus) * GB)
-
-    @property
-    def ram_bytes(self) -> int:
-        return int(self.ram_gb * GB)
 
 
 # --- detection ---------------------------------------------------------------------------

@@ -207,9 +207,9 @@ def plan(
     """The matrix; each distinct machine configuration is evaluated once."""
     unknown = [m for m in model_ids or [] if m not in prepared.catalog.models]
     if unknown:
-        raise ModelVetError(f"unknown model id: {', '.join(unknown)}", "--models")
+        raise ModelVetError(f"unknown model id: {', '.join(unknown)}", "models to plan")
     if not machines:
-        raise ModelVetError("no hardware to plan for", "--hardware")
+        raise ModelVetError("no hardware to plan for", "machines")
     wanted = set(model_ids) if model_ids else None
     evaluated: dict[str, Recommendation] = {}
     cells: list[PlanCell] = []

@@ -82,7 +82,7 @@ class Capability(_Part):
 
 
 class Profile(_Part):
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1] = 1  # PROFILE_SCHEMA_VERSION, checked first by parse_profile
     name: str | None = None
     organisation: Organisation = Field(default_factory=lambda: Organisation())
     security: Security = Field(default_factory=lambda: Security())
@@ -103,6 +103,13 @@ def _describe(error: ValidationError) -> str:
 
 
 def parse_profile(document: dict, where: str = "profile") -> Profile:
+    version = document.get("schema_version", PROFILE_SCHEMA_VERSION)
+    if version != PROFILE_SCHEMA_VERSION:
+        raise ModelVetError(
+            f"profile schema {version!r}; this ModelVet reads schema {PROFILE_SCHEMA_VERSION}",
+            where,
+            "a newer ModelVet wrote it: open it there, or save it again from this version",
+        )
     try:
         return Profile.model_validate(document)
     except ValidationError as error:

@@ -69,7 +69,7 @@ def load_record(path: str | Path) -> DecisionRecord:
             f"decision record schema {version!r}; this ModelVet reads schema "
             f"{RECORD_SCHEMA_VERSION}",
             str(path),
-            "write the record again with `modelvet report --format json`",
+            "export the record again as JSON with this version",
         )
     try:
         return DecisionRecord.model_validate(document)
@@ -83,7 +83,7 @@ def _pairs(item: RecommendedModel) -> set[tuple[str, str]]:
     return {(o.licence_name, o.duty) for o in item.obligations}
 
 
-def _compare(old: RecommendedModel, new: RecommendedModel, catalog: Catalog) -> list[Change]:
+def _compare(old: RecommendedModel, new: RecommendedModel) -> list[Change]:
     changes: list[Change] = []
 
     def add(kind: ChangeKind, detail: str) -> None:
@@ -149,7 +149,7 @@ def recheck(record: DecisionRecord, prepared: PreparedCatalog) -> RecheckResult:
                 )
             )
             continue
-        changes += _compare(old, admitted[old.model_id], catalog)
+        changes += _compare(old, admitted[old.model_id])
         for rule in set(named_in_rules(catalog, catalog.models[old.model_id])) - set(
             entry.named_in_rules
         ):

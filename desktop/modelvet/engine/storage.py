@@ -46,7 +46,9 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as error:
-        raise ModelVetError(f"cannot write: {error.strerror}", str(path)) from error
+        raise ModelVetError(
+            f"cannot write: {error.strerror}", str(path), "choose a folder you can write to"
+        ) from error
     try:
         os.chmod(tmp_name, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:

@@ -95,7 +95,7 @@ def build_manifest(
     if unknown:
         raise ModelVetError(
             f"not recommended for this profile: {', '.join(unknown)}",
-            "--models",
+            "models to fetch",
             f"recommended: {', '.join(chosen) or 'none'}",
         )
     files: list[ManifestFile] = []

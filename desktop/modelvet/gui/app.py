@@ -63,6 +63,16 @@ def _set_icon(app: object) -> None:
         app.setWindowIcon(icon)  # type: ignore[attr-defined]
 
 
+def _keep_a_log() -> None:
+    """Unexpected errors go, with their tracebacks, to a log file in the data folder."""
+    from modelvet.engine.errors import ModelVetError
+    from modelvet.engine.storage import data_dir
+    from modelvet.gui.errors import log_to_file
+
+    with contextlib.suppress(ModelVetError, OSError):  # no data folder: the log is all we lose
+        log_to_file(data_dir())
+
+
 def create_app() -> QApplication:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
@@ -113,6 +123,7 @@ def run(
     profile_path: str | None = None, snapshot_dir: str | None = None, with_smoke: bool = False
 ) -> int:
     app = create_app()
+    _keep_a_log()
     if snapshot_dir:
         from modelvet.gui.snapshot import snapshot
 

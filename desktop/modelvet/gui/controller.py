@@ -25,7 +25,7 @@ class ProfileController(QObject):
     profileChanged = Signal(object)  # Profile
     hardwareChanged = Signal(object)  # HardwareSpec
     recommendationChanged = Signal(object)  # Recommendation
-    errorRaised = Signal(str)
+    errorRaised = Signal(object)  # the ModelVetError, for gui/errors.py to word
 
     def __init__(self, catalog: Catalog, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -67,7 +67,7 @@ class ProfileController(QObject):
         try:
             return from_request(self.profile.hardware, self.catalog)
         except ModelVetError as error:
-            self.errorRaised.emit(error.message())
+            self.errorRaised.emit(error)
             return None
 
     def recompute(self) -> None:
@@ -77,7 +77,7 @@ class ProfileController(QObject):
         try:
             self.recommendation = recommend(self.profile, hardware=hardware, prepared=self.prepared)
         except ModelVetError as error:
-            self.errorRaised.emit(error.message())
+            self.errorRaised.emit(error)
             return
         self.recommendationChanged.emit(self.recommendation)
 

@@ -7,15 +7,11 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
-from modelvet.engine.hardware import GB
 from modelvet.engine.rank.result import ExcludedModel, Recommendation, RecommendedModel
+from modelvet.engine.vocabulary import format_bytes, placement_label, preferences
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def gigabytes(value: int | None) -> str:
-    return "–" if value is None else f"{value / GB:.1f} GB"
 
 
 class _ItemsTableModel(QAbstractTableModel):
@@ -80,8 +76,11 @@ class ResultsTableModel(_ItemsTableModel):
                 item.license_name.lower(),
             ),
             (item.quant or "hosted", item.quant or ""),
-            (item.placement, item.placement),
-            (gigabytes(item.predicted_memory_bytes), item.predicted_memory_bytes or 0),
+            (
+                placement_label(item.placement, item.gpu_share),
+                preferences().get(item.placement, 9),
+            ),
+            (format_bytes(item.predicted_memory_bytes), item.predicted_memory_bytes or 0),
             (
                 "–"
                 if speed is None

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from modelvet.engine.plan import Plan, PlanCell
 from modelvet.engine.report.assemble import price_text
+from modelvet.engine.vocabulary import placement_label
 
 
 def cell_text(cell: PlanCell | None) -> str:
@@ -25,7 +26,8 @@ def cell_text(cell: PlanCell | None) -> str:
     if not cell.fits:
         return "does not fit"
     speed = f"{cell.predicted_tokens_per_s:.0f} tok/s" if cell.predicted_tokens_per_s else "?"
-    return f"{cell.quant}, {cell.placement}, {speed}" + ("" if cell.meets_targets else " (slow)")
+    placed = placement_label(cell.placement)
+    return f"{cell.quant}, {placed}, {speed}" + ("" if cell.meets_targets else " (slow)")
 
 
 class PlanDialog(QDialog):

@@ -38,6 +38,7 @@ from modelvet.engine.trial import store
 from modelvet.engine.trial.result import PromptOutcome, TrialResult
 from modelvet.engine.trial.run import Candidate, TrialRun, judged_event
 from modelvet.engine.trial.sets import TrialSet, bundled_sets, load_set
+from modelvet.gui.errors import error_text
 from modelvet.gui.widgets import buddy_label
 from modelvet.gui.workers import Job
 
@@ -277,8 +278,8 @@ class TrialDialog(QDialog):
         self.finishedTrial.emit(result)
         self._sync()
 
-    def _failed(self, message: str) -> None:
-        self.status.setText(f"✗ {message}")
+    def _failed(self, error: BaseException) -> None:
+        self.status.setText(f"✗ {error_text(error)}")
         self.progress.setValue(0)
         self._sync()
 

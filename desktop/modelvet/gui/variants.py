@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
-from modelvet.engine.rank.alternatives import WHERE
 from modelvet.engine.rank.result import Alternative, MemoryBreakdown, RecommendedModel
-from modelvet.gui.models import gigabytes
+from modelvet.engine.vocabulary import format_bytes, placement_phrase
 
 VARIANT_SCHEME = "variant"  # links "variant:N" choose alternative N
 
@@ -28,7 +27,9 @@ def context_text(item: RecommendedModel) -> str:
 
 
 def alternatives_text(item: RecommendedModel) -> str:
-    return ", ".join(f"{a.quant} {a.placement}" for a in item.alternatives) or "none"
+    return (
+        ", ".join(f"{a.quant} {placement_phrase(a.placement)}" for a in item.alternatives) or "none"
+    )
 
 
 def variant_html(item: RecommendedModel, requested: int) -> str:
@@ -41,8 +42,8 @@ def variant_html(item: RecommendedModel, requested: int) -> str:
         else "<p>no command</p>"
     )
     rows = "".join(
-        f"<li><b>{escape(a.quant or '?')} {escape(WHERE.get(a.placement, a.placement))}</b>: "
-        f"{_speed(a.predicted_tokens_per_s)} tokens/s, {gigabytes(a.predicted_memory_bytes)}, "
+        f"<li><b>{escape(a.quant or '?')} {escape(placement_phrase(a.placement))}</b>: "
+        f"{_speed(a.predicted_tokens_per_s)} tokens/s, {format_bytes(a.predicted_memory_bytes)}, "
         f"perplexity {loss_text(a.quality_loss_pct)}, from {escape(a.publisher or '?')} — "
         f"{escape(a.trade)}. <a href='{VARIANT_SCHEME}:{index}'>Use this variant</a></li>"
         for index, a in enumerate(item.alternatives)
@@ -86,8 +87,9 @@ def with_alternative(item: RecommendedModel, index: int) -> RecommendedModel:
             "meets_speed_target": chosen.meets_speed_target,
             "quality_loss_pct": chosen.quality_loss_pct,
             "run_command": chosen.run_command,
-            "variant_choice": f"your choice: {chosen.quant} {chosen.placement}, "
-            f"instead of the recommended {item.quant} {item.placement} ({chosen.trade})",
+            "variant_choice": f"your choice: {chosen.quant} {placement_phrase(chosen.placement)}, "
+            f"instead of the recommended {item.quant} {placement_phrase(item.placement)} "
+            f"({chosen.trade})",
             "alternatives": [previous, *others],
             # Only the total is known for an alternative; its context limit is not planned.
             "memory": MemoryBreakdown(

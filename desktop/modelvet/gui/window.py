@@ -26,6 +26,7 @@ from modelvet.engine.profile import Profile, Security, load_profile, save_profil
 from modelvet.engine.smoke.result import SmokeResult
 from modelvet.engine.trial.result import TrialResult
 from modelvet.gui.controller import ProfileController
+from modelvet.gui.errors import error_text, show_error
 from modelvet.gui.pages.capability import CapabilityPage
 from modelvet.gui.pages.export import ExportPage
 from modelvet.gui.pages.hardware import HardwarePage
@@ -37,6 +38,7 @@ from modelvet.gui.state import load_state, profiles_dir, save_state
 from modelvet.gui.workers import Job
 
 MIN_WIDTH, MIN_HEIGHT = 1024, 700
+NO_RECOMMENDATION = ModelVetError("no recommendation yet", hint="set the hardware first")
 
 
 class MainWindow(QMainWindow):
@@ -143,7 +145,7 @@ class MainWindow(QMainWindow):
         # A plan describes the profile it was made for: an edit makes it stale.
         self.controller.recommendationChanged.connect(self._forget_plan)
         self.results.context_source = self.controller.memory_against_context
-        self.controller.errorRaised.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.controller.errorRaised.connect(self._show_in_status_bar)
         self.smoke.foldersChanged.connect(self._remember_folders)
         self.smoke.finishedRun.connect(self._smoke_done)
         self.smoke.finishedTrial.connect(lambda result: setattr(self, "last_trial", result))
@@ -234,7 +236,7 @@ class MainWindow(QMainWindow):
         try:
             profile = load_profile(path)
         except ModelVetError as error:
-            QMessageBox.warning(self, "Cannot open profile", error.message())
+            show_error(self, error, "Cannot open profile")
             return
         self.profile_path = Path(path)
         self.load_everywhere(profile)
@@ -252,7 +254,7 @@ class MainWindow(QMainWindow):
         try:
             save_profile(self.controller.profile, self.profile_path)
         except ModelVetError as error:
-            QMessageBox.warning(self, "Cannot save profile", error.message())
+            show_error(self, error, "Cannot save profile")
             return
         self._remember(str(self.profile_path))
         self.statusBar().showMessage(f"Saved {self.profile_path}", 5000)
@@ -274,8 +276,12 @@ class MainWindow(QMainWindow):
         self.hardware.show_detected(None, running=True)
         self.detect_job = Job(lambda report: detect(measure_bandwidth=True), self)
         self.detect_job.finished.connect(self._detected)
-        self.detect_job.failed.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.detect_job.failed.connect(self._show_in_status_bar)
         self.detect_job.start()
+
+    def _show_in_status_bar(self, error: BaseException) -> None:
+        """Errors of background work the user did not ask for just now: no dialog in the way."""
+        self.statusBar().showMessage(error_text(error), 8000)
 
     def _detected(self, spec: object) -> None:
         self.hardware.show_detected(spec)  # type: ignore[arg-type]
@@ -295,11 +301,10 @@ class MainWindow(QMainWindow):
         self.controller.flush()
         recommendation = self.controller.recommendation
         if recommendation is None:
-            self.export.show_error("no recommendation yet: set the hardware first")
+            self.export.show_failure(NO_RECOMMENDATION)
             return
         catalog, smoke, plan, trial = self.catalog, self.last_smoke, self.last_plan, self.last_trial
-        self.export.status.setText(f"Writing {path}…")
-        self.export_job = Job(
+        self._run_export_job(
             lambda report: write_report(
                 recommendation,
                 fmt,
@@ -309,11 +314,9 @@ class MainWindow(QMainWindow):
                 plan=plan,
                 trial=trial,
             ),
-            self,
+            lambda _: self.export.show_done(path),
+            f"Writing {path}…",
         )
-        self.export_job.finished.connect(lambda _: self.export.show_done(path))
-        self.export_job.failed.connect(self.export.show_error)
-        self.export_job.start()
 
     def plan_hardware(self) -> None:
         """Every preset against the profile's rules, on a worker; the matrix in a dialog."""
@@ -327,7 +330,7 @@ class MainWindow(QMainWindow):
             lambda report: plan(profile, preset_machines(catalog), prepare(catalog)), self
         )
         self.plan_job.finished.connect(self._show_plan)
-        self.plan_job.failed.connect(lambda error: self._plan_failed(str(error)))
+        self.plan_job.failed.connect(self._plan_failed)
         self.plan_job.start()
 
     def _show_plan(self, result: Plan) -> None:
@@ -341,9 +344,9 @@ class MainWindow(QMainWindow):
     def _forget_plan(self) -> None:
         self.last_plan = None
 
-    def _plan_failed(self, error: str) -> None:
+    def _plan_failed(self, error: BaseException) -> None:
         self.hardware.plan_button.setEnabled(True)
-        QMessageBox.warning(self, "Cannot plan hardware", error)
+        show_error(self, error, "Cannot plan hardware")
 
     def write_manifest(self, path: str) -> None:
         from modelvet.engine.storage import atomic_write_text
@@ -352,7 +355,7 @@ class MainWindow(QMainWindow):
         self.controller.flush()
         recommendation, catalog = self.controller.recommendation, self.catalog
         if recommendation is None:
-            self.export.show_error("no recommendation yet: set the hardware first")
+            self.export.show_failure(NO_RECOMMENDATION)
             return
 
         def work(report: object) -> str:
@@ -370,11 +373,11 @@ class MainWindow(QMainWindow):
             self.export.show_verification,
         )
 
-    def _run_export_job(self, work, done) -> None:  # type: ignore[no-untyped-def]
-        self.export.status.setText("Working…")
+    def _run_export_job(self, work, done, doing: str = "Working…") -> None:  # type: ignore[no-untyped-def]
+        self.export.status.setText(doing)
         self.export_job = Job(work, self)
         self.export_job.finished.connect(done)
-        self.export_job.failed.connect(self.export.show_error)
+        self.export_job.failed.connect(self.export.show_failure)
         self.export_job.start()
 
     # --- closing -------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Short in-process jobs on a worker thread, with progress, result and error relayed by signals."""
+"""Short in-process jobs on a worker thread, with progress, result and error relayed by signals.
+
+An error is relayed as the exception itself (with its traceback), for `gui/errors.py` to show.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from modelvet.engine.errors import Cancelled, CheckFailed, ModelVetError
+from modelvet.engine.errors import Cancelled
 
 
 class Job(QObject):
@@ -18,7 +21,7 @@ class Job(QObject):
 
     progressed = Signal(str)
     finished = Signal(object)
-    failed = Signal(str)
+    failed = Signal(object)  # the exception, with its traceback
     cancelled = Signal()  # the work stopped at a cancel request: nothing after it ran
     ended = Signal()  # the thread is gone (after finished/failed/cancelled): not running now
 
@@ -51,10 +54,8 @@ class Job(QObject):
                 raise Cancelled("cancelled")
         except Cancelled:
             self.cancelled.emit()
-        except (ModelVetError, CheckFailed) as error:
-            self.failed.emit(str(error))
         except Exception as error:  # a job must never take the window down
-            self.failed.emit(f"{type(error).__name__}: {error}")
+            self.failed.emit(error)
         else:
             self.finished.emit(result)
 

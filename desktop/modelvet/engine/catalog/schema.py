@@ -12,8 +12,6 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-CATALOG_SCHEMA_VERSION = 1
-
 _URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -179,8 +179,8 @@ def import_catalog(file: Path, unverified: bool = False) -> dict[str, Any]:
             raise ModelVetError(
                 f"refused: {why}",
                 str(file),
-                "only a catalog signed by a trusted key is imported; "
-                "--unverified imports it anyway and records that you did",
+                "only a catalog signed by a trusted key is imported, "
+                "unless an unverified import is asked for (and recorded)",
             ) from error
     root = catalogs_dir()
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=root))

@@ -25,8 +25,7 @@ from modelvet.engine.fit.speed import default_depth
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.profile import Profile
 from modelvet.engine.rank.result import MemoryBreakdown, RuleFailure
-
-PLACEMENT_ORDER = {"gpu": 0, "multi-gpu": 0, "hosted": 0, "gpu+cpu": 1, "cpu": 2}
+from modelvet.engine.vocabulary import preferences
 
 
 class PolicyVerdict(BaseModel):
@@ -67,14 +66,14 @@ def _pick(rows: pl.DataFrame, model_id: str, quant: str | None) -> dict[str, Any
         if chosen.is_empty():
             known = ", ".join(sorted({q for q in rows["quant"] if q})) or "none"
             raise ModelVetError(
-                f"{model_id} has no {quant} variant; the catalog lists: {known}", "--quant"
+                f"{model_id} has no {quant} variant", "quantisation", f"the catalog lists: {known}"
             )
         rows = chosen
     bits = pl.col("quant").replace_strict(
         BITS_PER_WEIGHT, default=UNKNOWN_QUANT_BITS, return_dtype=pl.Float64
     )
     # Whole on the GPU(s) first, then split with the CPU, then the CPU alone, then not at all.
-    placed = pl.col("placement").replace_strict(PLACEMENT_ORDER, default=9, return_dtype=pl.Int8)
+    placed = pl.col("placement").replace_strict(preferences(), default=9, return_dtype=pl.Int8)
     ordered = rows.with_columns(placed.alias("_placed"), bits.alias("_bits")).sort(
         ["_placed", "_bits", "total_bytes"], descending=[False, True, False], nulls_last=True
     )
@@ -83,9 +82,9 @@ def _pick(rows: pl.DataFrame, model_id: str, quant: str | None) -> dict[str, Any
 
 def _unknown_model(model_id: str, known: list[str]) -> ModelVetError:
     close = difflib.get_close_matches(model_id, known, n=5, cutoff=0.4)
-    hint = f"did you mean: {', '.join(close)}?" if close else "see `modelvet catalog list`"
+    hint = f"did you mean: {', '.join(close)}?" if close else "no catalog id is close to it"
     return ModelVetError(
-        f"no model {model_id!r} in the catalog ({len(known)} models)", "--model", hint
+        f"no model {model_id!r} in the catalog ({len(known)} models)", "model", hint
     )
 
 

@@ -16,6 +16,7 @@ import polars as pl
 from modelvet.engine.fit.calibration import Calibration, calibration_for
 from modelvet.engine.fit.speed import backend_for, cpu_thread_flops
 from modelvet.engine.hardware import DEFAULT_UNIFIED_GPU_FRACTION, GB, HardwareSpec
+from modelvet.engine.vocabulary import format_bytes
 
 # Assumptions, stated with every prediction (see `assumptions()`):
 GPU_RESERVE_BYTES = int(0.5 * GB)  # driver context and library workspaces per GPU
@@ -23,8 +24,6 @@ RAM_RESERVE_FRACTION = 0.10  # the operating system and other programs
 GPU_BANDWIDTH_EFFICIENCY = 0.75
 CPU_BANDWIDTH_EFFICIENCY = 0.60
 KV_READ_SHARE = 0.5  # on average the cache is half full over a generation that fills it
-
-PLACEMENTS = ("gpu", "multi-gpu", "gpu+cpu", "cpu", "hosted")
 
 
 @dataclass(frozen=True)
@@ -223,7 +222,7 @@ def headroom(cap: Capacity) -> pl.Expr:
 def assumptions(cap: Capacity) -> list[str]:
     notes = [f"{RAM_RESERVE_FRACTION:.0%} of RAM is left to the operating system"]
     if cap.gpu_count and not cap.unified:
-        notes.insert(0, f"{GPU_RESERVE_BYTES / GB:.1f} GB per GPU is kept for the driver")
+        notes.insert(0, f"{format_bytes(GPU_RESERVE_BYTES)} per GPU is kept for the driver")
     if cap.unified:
         notes.insert(0, "unified memory: the GPU may use its working-set share of RAM")
     if not cap.ram_bandwidth:

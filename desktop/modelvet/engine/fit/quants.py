@@ -42,17 +42,6 @@ UNKNOWN_QUANT_BITS = 4.0
 NATIVE_PRECISION = frozenset({"F32", "F16", "BF16", "MXFP4"})
 
 
-def quality_penalty_points(quant: str | None, native: bool = False) -> float:
-    """Score points a quantisation costs in ranking: 100 × 2^−bits.
-
-    Rounding error halves with each extra bit, so the penalty does too: about 0.3 points at
-    Q8_0, 3.4 at Q4_K_M, 11 at Q2_K. This is ModelVet's ranking weight, not a measured loss.
-    """
-    if quant is None or native or quant in NATIVE_PRECISION:
-        return 0.0
-    return 100.0 * 2.0 ** -BITS_PER_WEIGHT.get(quant, UNKNOWN_QUANT_BITS)
-
-
 # Bytes per cached element for the KV cache types llama.cpp offers (block layouts as above).
 KV_BYTES_PER_ELEMENT: dict[str, float] = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 

@@ -9,15 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from modelvet.engine.rank.variant import TRADE_OFFS
-
-WHERE = {
-    "gpu": "fully on the GPU",
-    "multi-gpu": "fully on the GPUs",
-    "gpu+cpu": "split GPU/CPU",
-    "cpu": "on the CPU",
-    "hosted": "hosted",
-}
+from modelvet.engine.vocabulary import phrases
 
 # Alternative field ← frame column.
 ALTERNATIVE_FIELDS = {
@@ -46,11 +38,11 @@ def _speed(expr: pl.Expr) -> pl.Expr:
 
 
 def _variant(prefix: str = "") -> pl.Expr:
-    where = pl.col(f"{prefix}placement").replace_strict(WHERE, default="placed")
+    where = pl.col(f"{prefix}placement").replace_strict(phrases(), default="placed")
     return pl.format("{} {}", pl.col(f"{prefix}quant"), where)
 
 
-def _why_not(margin: float) -> pl.Expr:
+def _why_not() -> pl.Expr:
     """Why an alternative lost to the chosen variant (columns `c_*` hold the chosen one)."""
     gained = pl.col("c_quality_loss_pct") - pl.col("quality_loss_pct")
     return (
@@ -152,7 +144,6 @@ def _by(order: str, prefix: str, arg: str) -> list[pl.Expr]:
 
 def choose(ordered: pl.DataFrame, priority: str) -> pl.DataFrame:
     """One row per model (its chosen variant) with `variant_choice` and `alternatives`."""
-    margin = TRADE_OFFS[priority].gpu_margin_pct
     chosen_columns = [
         "quant",
         "quality_loss_pct",
@@ -163,7 +154,7 @@ def choose(ordered: pl.DataFrame, priority: str) -> pl.DataFrame:
     rows = (
         ordered.with_columns(_chosen_beside(chosen_columns))
         .unnest("_chosen")
-        .with_columns(_why_not(margin).alias("trade"))
+        .with_columns(_why_not().alias("trade"))
     )
     alternative = pl.struct(pl.col(col).alias(field) for field, col in ALTERNATIVE_FIELDS.items())
     per_model = rows.group_by("model_id", maintain_order=True).agg(

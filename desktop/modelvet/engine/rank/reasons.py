@@ -9,26 +9,13 @@ from __future__ import annotations
 import polars as pl
 
 from modelvet.engine.catalog.frame import describe_links
-from modelvet.engine.hardware import GB
 from modelvet.engine.profile import Profile
 from modelvet.engine.rank.scores import scored_tasks
-
-PLACES = {
-    "gpu": "fits on one GPU",
-    "multi-gpu": "fits across the GPUs (layers split between cards)",
-    "gpu+cpu": "fits with part of the layers on the CPU",
-    "cpu": "runs on the CPU from RAM",
-    "hosted": "hosted",
-}
+from modelvet.engine.vocabulary import bytes_text, phrases
 
 
 def _text(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String)
-
-
-def _gb(column: str) -> pl.Expr:
-    """Bytes as '8.5 GB'; '?' where unknown."""
-    return (_text((pl.col(column) / GB).round(1)) + " GB").fill_null("?")
 
 
 def _whole(expr: pl.Expr) -> pl.Expr:
@@ -91,7 +78,7 @@ def _file() -> pl.Expr:
             pl.format(
                 "{}: no file in the catalog, size estimated from the parameter count ({}); {}",
                 pl.col("quant"),
-                _gb("weights_bytes"),
+                bytes_text("weights_bytes"),
                 cost,
             )
         )
@@ -102,7 +89,7 @@ def _file() -> pl.Expr:
                 pl.col("publisher"),
                 official.otherwise(pl.lit("")),
                 pl.col("size_status").fill_null("unknown"),
-                _gb("size_bytes"),
+                bytes_text("size_bytes"),
                 cost,
             )
         )
@@ -123,14 +110,14 @@ def _placement(context: int) -> pl.Expr:
     )
     return pl.when(~pl.col("hosted")).then(
         pl.format(
-            "{}{}: {} at {} tokens (weights {}, KV cache {}, compute {}), {}% headroom",
-            pl.col("placement").replace_strict(PLACES, default="placed"),
+            "fits {}{}: {} at {} tokens (weights {}, KV cache {}, compute {}), {}% headroom",
+            pl.col("placement").replace_strict(phrases(), default="somewhere"),
             share,
-            _gb("total_bytes"),
+            bytes_text("total_bytes"),
             pl.lit(context),
-            _gb("weights_bytes"),
-            _gb("kv_cache_bytes"),
-            _gb("compute_bytes"),
+            bytes_text("weights_bytes"),
+            bytes_text("kv_cache_bytes"),
+            bytes_text("compute_bytes"),
             _whole(pl.col("memory_headroom") * 100),
         )
     )
@@ -183,7 +170,7 @@ def _projector(images: bool) -> pl.Expr:
                 "image input: the projector {} ({}) loads beside the weights (--mmproj); "
                 "it is not in the memory figure above",
                 pl.col("projector_file"),
-                _gb("projector_bytes"),
+                bytes_text("projector_bytes"),
             )
         )
         .when(takes_images)

@@ -24,7 +24,7 @@ from modelvet.engine.fit.placement import (
     headroom,
 )
 from modelvet.engine.fit.speed import assumptions as speed_assumptions
-from modelvet.engine.hardware import GB, HardwareSpec, resolve_hardware
+from modelvet.engine.hardware import HardwareSpec, resolve_hardware
 from modelvet.engine.licence_rules import licence_outcomes
 from modelvet.engine.obligations import obligations
 from modelvet.engine.policy import PolicyInput, policy_columns, unknown_columns
@@ -45,6 +45,7 @@ from modelvet.engine.rank.result import ContextPoint, Recommendation, Recommende
 from modelvet.engine.rank.scores import benchmark_frame, capability, scored_tasks, task_scores
 from modelvet.engine.rank.variant import TRADE_OFFS, order_variants
 from modelvet.engine.security import resolve_security
+from modelvet.engine.vocabulary import bytes_text, format_bytes
 
 
 @dataclass(frozen=True)
@@ -71,29 +72,24 @@ def prepare(catalog: Catalog) -> PreparedCatalog:
     )
 
 
-def _gb(expr: pl.Expr) -> pl.Expr:
-    return (expr / GB).round(1)
-
-
 def _fit_rule(cap: Capacity, settings: RunSettings) -> pl.Expr:
+    ram = format_bytes(cap.ram_bytes)
     offered = (
-        f"{cap.all_gpus_bytes / GB:.1f} GB GPU + {cap.ram_bytes / GB:.1f} GB RAM"
+        f"{format_bytes(cap.all_gpus_bytes)} GPU + {ram} RAM"
         if cap.gpu_count and not cap.unified
-        else f"{cap.ram_bytes / GB:.1f} GB usable"
+        else f"{ram} usable"
     )
     if cap.unified:
-        offered = (
-            f"{cap.largest_gpu_bytes / GB:.1f} GB for the GPU, {cap.ram_bytes / GB:.1f} GB RAM"
-        )
+        offered = f"{format_bytes(cap.largest_gpu_bytes)} for the GPU, {ram} RAM"
     needs = pl.format(
-        "{} {} needs {} GB at {} tokens (weights {}, KV cache {}, compute {}); {} available",
+        "{} {} needs {} at {} tokens (weights {}, KV cache {}, compute {}); {} available",
         pl.col("quant"),
         pl.col("publisher").fill_null("(estimated size)"),
-        _gb(pl.col("total_bytes")),
+        bytes_text("total_bytes"),
         pl.lit(settings.context_tokens),
-        _gb(pl.col("weights_bytes")),
-        _gb(pl.col("kv_cache_bytes")),
-        _gb(pl.col("compute_bytes")),
+        bytes_text("weights_bytes"),
+        bytes_text("kv_cache_bytes"),
+        bytes_text("compute_bytes"),
         pl.lit(offered),
     )
     return (

@@ -35,7 +35,7 @@ __all__ = [
 def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ModelVetError(
-            f"unknown report format {fmt!r}", "--format", f"one of: {', '.join(FORMATS)}"
+            f"unknown report format {fmt!r}", "report format", f"one of: {', '.join(FORMATS)}"
         )
 
 
@@ -95,7 +95,11 @@ def write_report(
     path = Path(path)
     check_format(fmt)
     if not path.parent.is_dir():
-        raise ModelVetError("the folder to write the report in does not exist", str(path.parent))
+        raise ModelVetError(
+            "the folder to write the report in does not exist",
+            str(path.parent),
+            "choose a folder that exists",
+        )
     if path.is_dir():
         raise ModelVetError("is a folder; give a file name for the report", str(path))
     atomic_write_bytes(
@@ -118,6 +122,4 @@ def load_smoke(path: str | Path) -> SmokeResult:
             row.pop("ratio", None)  # computed by to_json_dict, not a field
         return SmokeResult.model_validate(data)
     except (ValidationError, AttributeError) as error:
-        raise ModelVetError(
-            "not a smoke-test result (from `modelvet smoke --json`)", str(path)
-        ) from error
+        raise ModelVetError("not a smoke-test result saved as JSON", str(path)) from error

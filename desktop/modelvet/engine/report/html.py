@@ -10,6 +10,7 @@ import jinja2
 from modelvet.engine.report import wording
 from modelvet.engine.report.record import DecisionRecord
 from modelvet.engine.resources import resource_path
+from modelvet.engine.vocabulary import format_bytes
 
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$")
 
@@ -29,6 +30,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["wording"] = wording
+    env.globals["format_bytes"] = format_bytes
     env.filters["safe_url"] = safe_url
     return env
 

@@ -13,6 +13,7 @@ from modelvet.engine.report.record import (
     SmokeSection,
     TrialSection,
 )
+from modelvet.engine.vocabulary import format_bytes
 
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$")
 
@@ -147,7 +148,7 @@ def _recommended(record: DecisionRecord) -> list[str]:
                 md(e.recommended.license_name),
                 md(e.recommended.quant or "—"),
                 md(wording.placement(e)),
-                wording.size(e.recommended.predicted_memory_bytes),
+                format_bytes(e.recommended.predicted_memory_bytes),
                 wording.speed(e.recommended.predicted_tokens_per_s),
                 f"{e.recommended.score:.1f}",
             ]

@@ -11,6 +11,7 @@ from modelvet.engine.report.record import (
     SmokeSection,
     TrialSection,
 )
+from modelvet.engine.vocabulary import format_bytes
 
 
 def _front(pdf: RecordPdf, record: DecisionRecord) -> None:
@@ -95,7 +96,7 @@ def _overview(pdf: RecordPdf, record: DecisionRecord) -> None:
             e.recommended.license_name,
             e.recommended.quant or "—",
             wording.placement(e),
-            wording.size(e.recommended.predicted_memory_bytes),
+            format_bytes(e.recommended.predicted_memory_bytes),
             wording.number(e.recommended.predicted_tokens_per_s, 0),
             f"{e.recommended.score:.1f}",
         )

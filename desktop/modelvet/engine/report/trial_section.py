@@ -106,6 +106,4 @@ def load_trial(path: str | Path) -> TrialResult:
     try:
         return TrialResult.model_validate(data)
     except ValidationError as error:
-        raise ModelVetError(
-            "not a trial result (from `modelvet trial --json`)", str(path)
-        ) from error
+        raise ModelVetError("not a trial result saved as JSON", str(path)) from error

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from modelvet.engine.hardware import GB
 from modelvet.engine.report.record import (
     OrganisationFacts,
     RecordedFailure,
     RecordedModel,
     SecurityRule,
 )
-
-PLACEMENTS = {
-    "gpu": "one GPU",
-    "multi-gpu": "several GPUs",
-    "gpu+cpu": "GPU + CPU",
-    "cpu": "CPU only",
-    "hosted": "hosted service",
-}
-
-
-def size(value: float | None) -> str:
-    if value is None:
-        return "unknown"
-    return f"{value / GB:.1f} GB" if value >= GB / 10 else f"{value / 2**20:.0f} MiB"
+from modelvet.engine.vocabulary import format_bytes, placement_label
 
 
 def number(value: float | None, digits: int = 1) -> str:
@@ -38,11 +24,7 @@ def ratio(value: float | None) -> str:
 
 
 def placement(entry: RecordedModel) -> str:
-    item = entry.recommended
-    label = PLACEMENTS.get(item.placement, item.placement)
-    if item.placement == "gpu+cpu" and item.gpu_share is not None:
-        label += f" ({item.gpu_share:.0%} on GPU)"
-    return label
+    return placement_label(entry.recommended.placement, entry.recommended.gpu_share)
 
 
 def developer(entry: RecordedModel) -> str:
@@ -78,7 +60,7 @@ def file_line(entry: RecordedModel) -> str:
 def file_size(entry: RecordedModel) -> str:
     item = entry.recommended
     status = f" ({item.size_status})" if item.size_status else ""
-    return f"{size(item.file_size_bytes or item.memory.weights_bytes)}{status}"
+    return f"{format_bytes(item.file_size_bytes or item.memory.weights_bytes)}{status}"
 
 
 def memory_line(entry: RecordedModel) -> str:
@@ -86,8 +68,8 @@ def memory_line(entry: RecordedModel) -> str:
     mem = item.memory
     headroom = f", {item.memory_headroom:.0%} headroom" if item.memory_headroom is not None else ""
     return (
-        f"{size(item.predicted_memory_bytes)} (weights {size(mem.weights_bytes)}, "
-        f"KV cache {size(mem.kv_cache_bytes)}, compute {size(mem.compute_bytes)})"
+        f"{format_bytes(item.predicted_memory_bytes)} (weights {format_bytes(mem.weights_bytes)}, "
+        f"KV cache {format_bytes(mem.kv_cache_bytes)}, compute {format_bytes(mem.compute_bytes)})"
         f"{headroom}"
     )
 
@@ -246,8 +228,8 @@ def variant(entry: RecordedModel) -> list[str]:
 def alternatives(entry: RecordedModel) -> list[str]:
     """Each other admissible variant: placement, speed, memory, quality cost, why not chosen."""
     return [
-        f"{a.quant or '?'} from {a.publisher or '?'}, {PLACEMENTS.get(a.placement, a.placement)}:"
-        f" {speed(a.predicted_tokens_per_s)}, {size(a.predicted_memory_bytes)}, perplexity "
+        f"{a.quant or '?'} from {a.publisher or '?'}, {placement_label(a.placement)}:"
+        f" {speed(a.predicted_tokens_per_s)}, {format_bytes(a.predicted_memory_bytes)}, perplexity "
         + ("unknown" if a.quality_loss_pct is None else f"+{a.quality_loss_pct:.2f} %")
         + f" — {a.trade}"
         for a in entry.recommended.alternatives

@@ -101,7 +101,7 @@ def check_before_load(
             f"{available:.2f} GB of RAM is available"
         )
         if not force:
-            raise CheckFailed(f"{path}: will not fit: {message} (use --force to try anyway)")
+            raise CheckFailed(f"will not fit: {message}", str(path), "it can be loaded anyway")
         checks.append(f"forced: {message}")
     else:
         checks.append(f"fits: {needed_gb:.2f} GB predicted, {available:.1f} GB available")

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from modelvet.engine.errors import ModelVetError
 from modelvet.engine.transfer import Verification
+from modelvet.gui.errors import error_text, show_error
 from modelvet.gui.widgets import heading, hint
 
 FORMATS = (
@@ -158,5 +158,7 @@ class ExportPage(QWidget):
     def show_done(self, path: str) -> None:
         self.status.setText(f"✓ Written: {path}")
 
-    def show_error(self, error: ModelVetError | str) -> None:
-        self.status.setText(f"✗ {error}")
+    def show_failure(self, error: BaseException) -> None:
+        """Said on the status line, and in a dialog: the user asked for this file just now."""
+        self.status.setText(f"✗ {error_text(error)}")
+        show_error(self, error, "Export")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QUrl, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.rank.explain import describe_link
 from modelvet.engine.rank.result import Recommendation, RecommendedModel, RuleFailure
+from modelvet.engine.vocabulary import format_bytes, placement_label
 from modelvet.gui.chart import CapabilityMemoryChart
 from modelvet.gui.context_chart import MemoryContextChart
-from modelvet.gui.models import SORT_ROLE, ExcludedTableModel, ResultsTableModel, gigabytes
+from modelvet.gui.models import SORT_ROLE, ExcludedTableModel, ResultsTableModel
 from modelvet.gui.variants import (
     VARIANT_SCHEME,
     alternatives_text,
@@ -66,7 +67,6 @@ def _proxy(source: ResultsTableModel | ExcludedTableModel) -> QSortFilterProxyMo
 
 class ResultsPage(QWidget):
     title = "Results"
-    modelChosen = Signal(object)  # RecommendedModel
 
     def __init__(self, catalog: Catalog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -218,7 +218,6 @@ class ResultsPage(QWidget):
         self.current = item
         self.detail.setHtml(self._detail_html(item))
         self.copy_button.setEnabled(bool(item.run_command))
-        self.modelChosen.emit(item)
 
     def _detail_with_copy(self) -> QWidget:
         self.copy_button = QPushButton("Cop&y run command")
@@ -308,10 +307,10 @@ class ResultsPage(QWidget):
             ("sha256", item.sha256 or "not stated by the publisher"),
             (
                 "Memory",
-                f"{gigabytes(item.memory.weights_bytes)} weights + "
-                f"{gigabytes(item.memory.kv_cache_bytes)} KV cache + "
-                f"{gigabytes(item.memory.compute_bytes)} compute = "
-                f"{gigabytes(item.predicted_memory_bytes)}",
+                f"{format_bytes(item.memory.weights_bytes)} weights + "
+                f"{format_bytes(item.memory.kv_cache_bytes)} KV cache + "
+                f"{format_bytes(item.memory.compute_bytes)} compute = "
+                f"{format_bytes(item.predicted_memory_bytes)}",
             ),
             ("Origin", origin),
         ]
@@ -395,10 +394,10 @@ def _file_text(item: RecommendedModel) -> str:
     if item.publisher is None:
         return (
             f"{item.quant}: no file in the catalog; size estimated from the parameter "
-            f"count ({gigabytes(item.memory.weights_bytes)})"
+            f"count ({format_bytes(item.memory.weights_bytes)})"
         )
     return (
-        f"{item.quant} · {item.publisher} · {gigabytes(item.file_size_bytes)} "
+        f"{item.quant} · {item.publisher} · {format_bytes(item.file_size_bytes)} "
         f"({item.size_status or 'size unknown'})"
     )
 
@@ -424,8 +423,8 @@ class CompareDialog(QDialog):
         ),
         ("Context", lambda m: "–" if m.context_length is None else f"{m.context_length:,}"),
         ("Quantisation", lambda m: m.quant or "hosted"),
-        ("Placement", lambda m: m.placement),
-        ("Memory", lambda m: gigabytes(m.predicted_memory_bytes)),
+        ("Placement", lambda m: placement_label(m.placement, m.gpu_share)),
+        ("Memory", lambda m: format_bytes(m.predicted_memory_bytes)),
         (
             "Tokens/s",
             lambda m: (

@@ -41,6 +41,8 @@ from modelvet.engine.smoke import build_request, check_before_load, history, sum
 from modelvet.engine.smoke.check import PreLoad
 from modelvet.engine.smoke.discover import FoundModel, demo_model, discover
 from modelvet.engine.smoke.result import SmokeResult
+from modelvet.engine.vocabulary import format_bytes
+from modelvet.gui.errors import error_text
 from modelvet.gui.smoke_process import SmokeProcess
 from modelvet.gui.widgets import buddy_label, heading, hint
 from modelvet.gui.workers import Job
@@ -198,7 +200,7 @@ class SmokePage(QWidget):
         self._sync_buttons()
 
     def _add_file(self, found: FoundModel) -> None:
-        label = f"{found.path.name} — {found.size_bytes / 1e9:.2f} GB"
+        label = f"{found.path.name} — {format_bytes(found.size_bytes)}"
         label += f" — {found.model_id}" if found.model_id else " — not in the catalog"
         if found.problem:
             label += f" — ✗ {found.problem}"
@@ -294,10 +296,10 @@ class SmokePage(QWidget):
         self.job.start()
         self._sync_buttons()
 
-    def _refused(self, message: str) -> None:
+    def _refused(self, error: BaseException) -> None:
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
-        self.verdict.setText(f"✗ Not loaded: {escape(message)}")
+        self.verdict.setText(f"✗ Not loaded: {escape(error_text(error))}")
         self.status.setText("The file was not loaded.")
         self._sync_buttons()
 
