@@ -313,3 +313,19 @@ def test_a_gpu_typed_into_a_profile_gets_its_numbers_and_a_speed(catalog_with_gp
     model = DENSE_8B | {"total_params_b": 8.0, "active_params_b": 8.0}
     row = predict_one(model, RunSettings(context_tokens=4096), spec)
     assert row["predicted_tokens_per_s"] and row["predicted_prefill_tokens_per_s"]
+
+
+def test_every_bundled_gpu_card_is_found_by_each_of_its_names() -> None:
+    """Each card in catalog/gpus.toml, by its name and by each driver alias, at its memory
+    size, resolves to its own numbers: no two cards are confused."""
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.engine.hardware import with_known_bandwidth
+
+    catalog = bundled_catalog()
+    assert len(catalog.gpus) >= 40
+    for card in catalog.gpus.values():
+        for name in (card.name, *card.aliases):
+            gpu = Gpu(name=f"NVIDIA {name}", memory_gb=card.memory_gb)
+            spec = HardwareSpec(name="t", origin="detected", ram_gb=64, gpus=[gpu])
+            found = with_known_bandwidth(spec, catalog).gpus[0]
+            assert found.bandwidth_gbs == card.bandwidth_gbs, (card.id, name)

@@ -280,8 +280,9 @@ class KnownCard:
 def known_cards(catalog: Catalog) -> dict[str, list[KnownCard]]:
     """Name key → the cards of that name (one per memory size), table first, then presets."""
     cards = [
-        KnownCard(c.name, c.memory_gb, c.bandwidth_gbs, c.fp16_tflops, "the GPU table")
+        KnownCard(name, c.memory_gb, c.bandwidth_gbs, c.fp16_tflops, "the GPU table")
         for c in catalog.gpus.values()
+        for name in (c.name, *c.aliases)
     ] + [
         KnownCard(g.name, g.memory_gb, g.bandwidth_gbs, g.fp16_tflops, f"the preset '{p.id}'")
         for p in catalog.hardware.values()

@@ -508,6 +508,7 @@ class GpuCard(Strict):
 
     id: Ident
     name: str = Field(description="As drivers report it, without the vendor word or memory size")
+    aliases: list[str] = Field([], description="Other names a driver reports for this card")
     vendor: Literal["nvidia", "amd", "intel"]
     memory_gb: float = Field(gt=0)
     bandwidth_gbs: float = Field(gt=0)
