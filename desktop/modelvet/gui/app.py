@@ -28,11 +28,11 @@ def seconds_since_process_start() -> float:
         return time.time() - psutil.Process().create_time()
 
 
-def _style(app: object) -> str:
+def _style(app: QApplication) -> str:
     """Colours derived from the palette, so light and dark system themes both read well."""
     from PySide6.QtGui import QPalette
 
-    palette = app.palette()  # type: ignore[attr-defined]
+    palette = app.palette()
     text = palette.color(QPalette.ColorRole.WindowText)
     window = palette.color(QPalette.ColorRole.Window)
     mix = [
@@ -52,7 +52,7 @@ def _style(app: object) -> str:
     """
 
 
-def _set_icon(app: object) -> None:
+def _set_icon(app: QApplication) -> None:
     from PySide6.QtGui import QIcon
 
     from modelvet.engine.errors import ModelVetError
@@ -60,7 +60,7 @@ def _set_icon(app: object) -> None:
 
     with contextlib.suppress(ModelVetError):  # an incomplete install still runs, iconless
         icon = QIcon(str(resource_path("icons", "modelvet.svg")))
-        app.setWindowIcon(icon)  # type: ignore[attr-defined]
+        app.setWindowIcon(icon)
 
 
 def _keep_a_log() -> None:
@@ -102,8 +102,8 @@ def build_window(profile_path: str | None, detect_hardware: bool = True) -> Main
     window = MainWindow(
         catalog, detect_hardware=detect_hardware and (profile is None or profile.hardware is None)
     )
-    if profile is not None:
-        window.profile_path = Path(profile_path)  # type: ignore[arg-type]
+    if profile_path is not None and profile is not None:
+        window.profile_path = Path(profile_path)
         window.load_everywhere(profile)
     from modelvet.engine.catalog.updates import start_up_warnings
 
@@ -115,7 +115,7 @@ def build_window(profile_path: str | None, detect_hardware: bool = True) -> Main
         label.setObjectName("catalogWarning")
         label.setWordWrap(True)
         label.setAccessibleName("Catalog warning")
-        window.statusBar().addPermanentWidget(label, 1)  # type: ignore[attr-defined]
+        window.statusBar().addPermanentWidget(label, 1)
     return window
 
 
@@ -129,17 +129,17 @@ def run(
 
         return snapshot(app, profile_path, Path(snapshot_dir), with_smoke=with_smoke)
     window = build_window(profile_path)
-    window.show()  # type: ignore[attr-defined]
+    window.show()
     if profile_path:
-        window.go_to(4)  # type: ignore[attr-defined]
+        window.go_to(window.results)
     else:
-        window.go_to(window.state.last_step)  # type: ignore[attr-defined]
+        window.go_to(window.state.last_step)
     if os.environ.get("MODELVET_EXIT_WHEN_READY"):
         from PySide6.QtCore import QTimer
 
         def leave() -> None:
-            window.close()  # type: ignore[attr-defined]
-            app.quit()  # type: ignore[attr-defined]
+            window.close()
+            app.quit()
 
         def ready() -> None:
             print(f"ready {seconds_since_process_start():.3f}", flush=True)
@@ -148,4 +148,4 @@ def run(
             QTimer.singleShot(int(idle_s * 1000), leave)
 
         QTimer.singleShot(0, ready)
-    return int(app.exec())  # type: ignore[attr-defined]
+    return int(app.exec())

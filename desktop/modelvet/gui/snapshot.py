@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from modelvet.engine.errors import ModelVetError
 from modelvet.gui.app import build_window
-from modelvet.gui.window import MainWindow
+from modelvet.gui.window import MainWindow, step_title
 
 SMOKE_TIMEOUT_S = 180
 
@@ -51,7 +51,7 @@ def snapshot(
     if controller.profile.hardware is None:
         from modelvet.engine.hardware import detect
 
-        window._detected(detect(measure_bandwidth=True))
+        window.apply_detected(detect(measure_bandwidth=True))
     width, _, height = os.environ.get("MODELVET_SNAPSHOT_SIZE", "1280x820").partition("x")
     window.resize(int(width), int(height))
     window.show()
@@ -62,7 +62,7 @@ def snapshot(
         if page is window.smoke and with_smoke:
             _wait_for_smoke(app, window)
         _settle(app)
-        title = page.title  # type: ignore[attr-defined]
+        title = step_title(page)
         written.append(_save(window, folder, f"{index + 1:02d}-{_slug(title)}"))
         if page is window.results:
             for tab in range(1, page.tabs.count()):

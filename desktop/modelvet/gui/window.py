@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Protocol, cast
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError
+from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.plan import Plan
 from modelvet.engine.profile import Profile, Security, load_profile, save_profile
 from modelvet.engine.smoke.result import SmokeResult
@@ -39,6 +41,16 @@ from modelvet.gui.workers import Job
 
 MIN_WIDTH, MIN_HEIGHT = 1024, 700
 NO_RECOMMENDATION = ModelVetError("no recommendation yet", hint="set the hardware first")
+
+
+class Step(Protocol):
+    """A wizard page: a widget with a title for the step list."""
+
+    title: str
+
+
+def step_title(page: QWidget) -> str:
+    return cast(Step, page).title
 
 
 class MainWindow(QMainWindow):
@@ -95,7 +107,7 @@ class MainWindow(QMainWindow):
         self.steps.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.steps.setWordWrap(True)
         for number, page in enumerate(self.pages, start=1):
-            self.steps.addItem(f"{number}. {page.title}")  # type: ignore[attr-defined]
+            self.steps.addItem(f"{number}. {step_title(page)}")
         self.stack = QStackedWidget()
         for page in self.pages:
             self.stack.addWidget(page)
@@ -181,9 +193,10 @@ class MainWindow(QMainWindow):
 
     # --- steps ---------------------------------------------------------------------------
 
-    def go_to(self, index: int) -> None:
-        index = max(0, min(index, len(self.pages) - 1))
-        self.steps.setCurrentRow(index)
+    def go_to(self, step: int | QWidget) -> None:
+        """Show a step: a page, or its index (clamped to the first and last)."""
+        index = self.pages.index(step) if isinstance(step, QWidget) else step
+        self.steps.setCurrentRow(max(0, min(index, len(self.pages) - 1)))
 
     def _show_step(self, index: int) -> None:
         if index < 0:
@@ -219,12 +232,12 @@ class MainWindow(QMainWindow):
     def start_fresh(self) -> None:
         self.profile_path = None
         self.load_everywhere(Profile())
-        self.go_to(1)
+        self.go_to(self.security)
 
     def start_from_preset(self, policy_id: str) -> None:
         self.profile_path = None
         self.load_everywhere(Profile(security=Security(policy=policy_id)))
-        self.go_to(1)
+        self.go_to(self.security)
 
     def open_profile(self, path: str) -> None:
         if not path:
@@ -241,7 +254,7 @@ class MainWindow(QMainWindow):
         self.profile_path = Path(path)
         self.load_everywhere(profile)
         self._remember(path)
-        self.go_to(4)
+        self.go_to(self.results)
 
     def _remember(self, path: str) -> None:
         self.state.remember(path)
@@ -275,7 +288,7 @@ class MainWindow(QMainWindow):
             return
         self.hardware.show_detected(None, running=True)
         self.detect_job = Job(lambda report: detect(measure_bandwidth=True), self)
-        self.detect_job.finished.connect(self._detected)
+        self.detect_job.finished.connect(self.apply_detected)
         self.detect_job.failed.connect(self._show_in_status_bar)
         self.detect_job.start()
 
@@ -283,9 +296,11 @@ class MainWindow(QMainWindow):
         """Errors of background work the user did not ask for just now: no dialog in the way."""
         self.statusBar().showMessage(error_text(error), 8000)
 
-    def _detected(self, spec: object) -> None:
-        self.hardware.show_detected(spec)  # type: ignore[arg-type]
-        self.controller.set_detected(spec)  # type: ignore[arg-type]
+    def apply_detected(self, spec: HardwareSpec) -> None:
+        """This machine, as detected: shown on the Hardware step and used when no hardware is
+        given."""
+        self.hardware.show_detected(spec)
+        self.controller.set_detected(spec)
         if self.controller.profile.hardware is None:
             self.hardware.load(None, self.controller.detected)
 
