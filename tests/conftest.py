@@ -8,20 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from modelvet.engine.catalog import Catalog, load_catalog
+from modelvet.engine.rank.recommend import PreparedCatalog, prepare
+from tests.helpers import EXAMPLE, FIXTURES, REPO
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # tests never need a display
 
 # Child processes (`python -m modelvet`, the smoke child) import this checkout's sources, not
 # whichever copy the virtual environment was installed from (a second worktree shares the venv).
-_DESKTOP = str(Path(__file__).resolve().parent.parent / "desktop")
+_DESKTOP = str(REPO / "desktop")
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [_DESKTOP, *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
 )
-
-from modelvet.engine.catalog import Catalog, load_catalog
-from modelvet.engine.rank.recommend import PreparedCatalog, prepare
-
-FIXTURES = Path(__file__).parent / "fixtures"
-REPO = Path(__file__).parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -57,17 +55,6 @@ def smol_gguf() -> Path:
     return path
 
 
-def child_processes() -> list[int]:
-    """PIDs of this test process's living children (zombies excluded)."""
-    import psutil
-
-    return [
-        c.pid
-        for c in psutil.Process(os.getpid()).children(recursive=True)
-        if c.status() != psutil.STATUS_ZOMBIE
-    ]
-
-
 @pytest.fixture
 def window(qtbot):
     """The wizard, offscreen, on the example defence profile; no worker thread left behind."""
@@ -80,7 +67,7 @@ def window(qtbot):
     create_app()
     win = MainWindow(bundled_catalog(), detect_hardware=False)
     qtbot.addWidget(win)
-    win.load_everywhere(load_profile(REPO / "examples" / "us-defense-24gb.toml"))
+    win.load_everywhere(load_profile(EXAMPLE))
     win.controller.flush()
     win.show()
     qtbot.waitExposed(win)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from modelvet.engine.catalog import load_catalog
 from modelvet.engine.catalog.listing import list_models, summary
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES, run_modelvet
 
 GOOD_MODEL = FIXTURES / "catalog" / "models" / "test.toml"
 
@@ -100,12 +98,7 @@ def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
 
 def test_validate_command_exits_2_and_prints_each_problem(tmp_path: Path) -> None:
     root = _catalog_with(tmp_path, MODEL_HEAD + 'sources = { card = "ftp://x" }\n')
-    done = subprocess.run(
-        [sys.executable, "-m", "modelvet", "catalog", "validate"],
-        capture_output=True,
-        text=True,
-        env={"MODELVET_CATALOG": str(root), "PATH": "/usr/bin:/bin"},
-    )
+    done = run_modelvet("catalog", "validate", env={"MODELVET_CATALOG": str(root)})
     assert done.returncode == 2
     assert "catalog/models/broken.toml: models[broken-1b].sources.card: " in done.stderr
     assert "Traceback" not in done.stderr
@@ -231,12 +224,8 @@ def test_list_filters(bundled) -> None:
 def test_catalog_list_json_command() -> None:
     import json
 
-    done = subprocess.run(
-        [sys.executable, "-m", "modelvet", "catalog", "list", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = run_modelvet("catalog", "list", "--json")
+    assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert len(rows) >= 60
     hosted = [r for r in rows if r["hosted_only"]]

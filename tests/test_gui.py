@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,9 +20,7 @@ from modelvet.engine.catalog import bundled_catalog
 from modelvet.engine.profile import load_profile
 from modelvet.gui.window import MainWindow
 from modelvet.gui.workers import Job
-from tests.conftest import REPO, child_processes
-
-EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
+from tests.helpers import EXAMPLE, child_processes, run_modelvet
 
 
 @pytest.fixture(autouse=True)
@@ -164,21 +160,13 @@ def test_smoke_demo_runs_and_cancel_stops_the_child(window, qtbot) -> None:
 
 
 def test_snapshot_writes_one_png_per_step(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelvet",
-            "gui",
-            "--profile",
-            str(EXAMPLE),
-            "--snapshot",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    done = run_modelvet(
+        "gui",
+        "--profile",
+        str(EXAMPLE),
+        "--snapshot",
+        str(tmp_path),
+        env={"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))

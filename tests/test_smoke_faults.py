@@ -28,8 +28,8 @@ from modelvet.engine.smoke import runner as smoke_runner
 from modelvet.engine.smoke.check import PreLoad
 from modelvet.engine.smoke.protocol import SmokeRequest
 from modelvet.engine.smoke.runner import SmokeSession
-from tests.conftest import child_processes
 from tests.gguf_craft import Tensor, sound_model
+from tests.helpers import child_processes
 
 CANCEL_LIMIT_S = 2.0  # the promise to the user: Cancel stops a run within 2 seconds
 BIG_TENSOR_BYTES = 16 * 2**30  # sparse: costs no disk, takes seconds to hash
