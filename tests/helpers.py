@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
+BIG_TENSOR_BYTES = 16 * 2**30  # the `big_gguf` fixture: sparse, so no disk, yet seconds to hash
 
 
 def run_modelvet(
@@ -27,11 +29,12 @@ def run_modelvet(
 
 
 def child_processes() -> list[int]:
-    """PIDs of this test process's living children (zombies excluded)."""
+    """PIDs of this test process's living children (not zombies, nor any that end meanwhile)."""
     import psutil
 
-    return [
-        c.pid
-        for c in psutil.Process(os.getpid()).children(recursive=True)
-        if c.status() != psutil.STATUS_ZOMBIE
-    ]
+    living = []
+    for child in psutil.Process(os.getpid()).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if child.status() != psutil.STATUS_ZOMBIE:
+                living.append(child.pid)
+    return living

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import selectors
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -93,11 +96,44 @@ def test_smoke_json_full_run(smol_gguf: Path) -> None:
 
 
 def test_smoke_prompt_streams_an_answer(smol_gguf: Path) -> None:
-    done = run_modelvet(
-        "smoke", str(smol_gguf), "--context", "1024", "--prompt", "Name three colours."
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip()
+    """The answer to --prompt reaches a pipe in pieces while the model writes it, before the
+    summary: read as it arrives, as a user's terminal or script would."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a plain pipe
+    command = [sys.executable, "-m", "modelvet", "smoke", str(smol_gguf), "--context", "1024"]
+    with subprocess.Popen(
+        [*command, "--prompt", "Name three colours."],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    ) as child:
+        assert child.stdout is not None
+        reads = _reads_until_closed(child.stdout.fileno(), deadline_s=300)
+        assert child.wait(timeout=60) == 0
+    text = b"".join(reads).decode()
+    summary = text.index(f"\n{smol_gguf}\n")  # print_smoke's first line
+    assert text[:summary].strip(), "no answer before the summary"
+    before_summary = 0
+    for chunk in reads:  # the pieces that arrived before any of the summary did
+        if str(smol_gguf).encode() in chunk:
+            break
+        before_summary += 1
+    assert before_summary >= 2, f"the answer arrived in {before_summary} read(s): {reads[:3]}"
+
+
+def _reads_until_closed(fd: int, deadline_s: float) -> list[bytes]:
+    """Each os.read of a pipe as it came, until the writer closes it."""
+    reads: list[bytes] = []
+    deadline = time.monotonic() + deadline_s
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=1):
+                continue
+            data = os.read(fd, 65536)
+            if not data:
+                return reads
+            reads.append(data)
+    raise AssertionError(f"the smoke test did not finish within {deadline_s} s")
 
 
 def test_cancel_mid_run_kills_the_child(smol_gguf: Path) -> None:
