@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 
 import polars as pl
@@ -16,6 +14,7 @@ from modelvet.engine.catalog.schema import Model
 from modelvet.engine.fit.memory import memory_gap
 from modelvet.engine.profile import parse_profile
 from modelvet.engine.rank.recommend import recommend
+from tests.helpers import run_modelvet
 
 MISSING_FACT = ("cannot be predicted", "not in the catalog", "no parameter count", "file size")
 
@@ -78,12 +77,7 @@ def test_gaps_name_each_missing_fact() -> None:
 
 
 def test_catalog_validate_prints_the_gaps() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "modelvet", "catalog", "validate", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_modelvet("catalog", "validate", "--json", timeout=120)
     report = json.loads(done.stdout)
     assert report["gaps"] == catalog_gaps(bundled_catalog())
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -19,22 +16,13 @@ import pytest
 from modelvet.engine.catalog.integrity import check_manifest, start_up_warnings
 from modelvet.engine.catalog.loader import bundled_catalog_dir
 from modelvet.engine.catalog.updates import history
+from tests.helpers import run_modelvet
 
 BUNDLED_VERSION_LINE = 'catalog_version = "'
 
 
-def modelvet(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelvet", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def active_version() -> str:
-    done = modelvet("catalog", "validate", "--json")
+    done = run_modelvet("catalog", "validate", "--json")
     assert done.returncode == 0, done.stderr
     return str(json.loads(done.stdout)["catalog_version"])
 
@@ -50,11 +38,11 @@ def test_the_bundled_manifest_is_current() -> None:
 def test_a_tampered_catalog_file_is_named_at_start_up(tmp_path: Path) -> None:
     copy = tmp_path / "catalog"
     shutil.copytree(bundled_catalog_dir(), copy)
-    clean = modelvet("catalog", "list", env={"MODELVET_CATALOG": str(copy)})
+    clean = run_modelvet("catalog", "list", env={"MODELVET_CATALOG": str(copy)})
     assert clean.returncode == 0 and "warning" not in clean.stderr
     with (copy / "models" / "qwen.toml").open("a") as handle:
         handle.write("# a quiet edit\n")
-    done = modelvet("catalog", "list", env={"MODELVET_CATALOG": str(copy)})
+    done = run_modelvet("catalog", "list", env={"MODELVET_CATALOG": str(copy)})
     assert done.returncode == 0
     assert "modelvet: warning: running an altered catalog: models/qwen.toml changed" in done.stderr
 
@@ -81,7 +69,7 @@ def publisher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path
     text = meta.read_text()
     start = text.index(BUNDLED_VERSION_LINE) + len(BUNDLED_VERSION_LINE)
     meta.write_text(text[:start] + "2099.1.0" + text[text.index('"', start) :])
-    done = modelvet(
+    done = run_modelvet(
         "catalog",
         "sign",
         str(update),
@@ -101,14 +89,14 @@ def publisher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path
 
 def test_a_signed_update_is_imported_and_rolled_back(publisher: dict[str, Path]) -> None:
     bundled = active_version()
-    done = modelvet("catalog", "import", str(publisher["archive"]))
+    done = run_modelvet("catalog", "import", str(publisher["archive"]))
     assert done.returncode == 0, done.stderr
     assert "signed by trusted key" in done.stderr
     assert active_version() == "2099.1.0"
-    assert "warning" not in modelvet("catalog", "list").stderr
-    assert modelvet("catalog", "rollback").returncode == 0
+    assert "warning" not in run_modelvet("catalog", "list").stderr
+    assert run_modelvet("catalog", "rollback").returncode == 0
     assert active_version() == bundled
-    assert modelvet("catalog", "rollback").returncode == 0  # and forward again
+    assert run_modelvet("catalog", "rollback").returncode == 0  # and forward again
     assert active_version() == "2099.1.0"
     assert [(e["action"], e.get("verified")) for e in history()] == [
         ("import", True),
@@ -119,7 +107,7 @@ def test_a_signed_update_is_imported_and_rolled_back(publisher: dict[str, Path])
 
 def _refused(archive: Path) -> str:
     before = active_version()
-    done = modelvet("catalog", "import", str(archive))
+    done = run_modelvet("catalog", "import", str(archive))
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1 and str(archive) in done.stderr
     assert active_version() == before and history() == []
@@ -148,13 +136,13 @@ def test_a_key_the_installation_does_not_trust_is_refused(
 
 def test_unverified_import_is_allowed_when_asked_and_recorded(publisher: dict[str, Path]) -> None:
     Path(f"{publisher['archive']}.sig").unlink()
-    done = modelvet("catalog", "import", str(publisher["archive"]), "--unverified")
+    done = run_modelvet("catalog", "import", str(publisher["archive"]), "--unverified")
     assert done.returncode == 0, done.stderr
     assert "UNVERIFIED" in done.stderr
     assert active_version() == "2099.1.0"
     (entry,) = history()
     assert entry["verified"] is False and "no signature" in entry["why_unverified"]
-    later = modelvet("catalog", "list")
+    later = run_modelvet("catalog", "list")
     assert "warning: running a catalog imported without a verified signature" in later.stderr
 
 
@@ -223,12 +211,12 @@ def test_the_wizard_says_it_runs_an_altered_catalog(
 
 
 def test_a_tampered_imported_catalog_is_named_at_start_up(publisher: dict[str, Path]) -> None:
-    assert modelvet("catalog", "import", str(publisher["archive"])).returncode == 0
+    assert run_modelvet("catalog", "import", str(publisher["archive"])).returncode == 0
     from modelvet.engine.catalog.loader import imported_catalog_dir
 
     imported = imported_catalog_dir()
     assert imported is not None
     with (imported / "policies.toml").open("a") as handle:
         handle.write("# loosened\n")
-    done = modelvet("catalog", "list")
+    done = run_modelvet("catalog", "list")
     assert "running an altered catalog: policies.toml changed" in done.stderr

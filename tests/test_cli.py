@@ -10,25 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-
-EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
-
-
-def modelvet(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "modelvet", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+from tests.helpers import EXAMPLE, run_modelvet
 
 
 def test_recommend_json_contract() -> None:
-    done = modelvet("recommend", "--profile", str(EXAMPLE), "--json")
+    done = run_modelvet("recommend", "--profile", str(EXAMPLE), "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert {"catalog_version", "profile", "hardware", "recommended", "excluded"} <= set(result)
@@ -55,12 +41,12 @@ def test_recommend_json_contract() -> None:
     for item in result["excluded"]:
         assert item["reasons"] and all({"rule", "detail"} <= set(r) for r in item["reasons"])
     listed = [m["model_id"] for m in result["recommended"] + result["excluded"]]
-    catalog = json.loads(modelvet("catalog", "list", "--json").stdout)
+    catalog = json.loads(run_modelvet("catalog", "list", "--json").stdout)
     assert sorted(listed) == sorted(row["model_id"] for row in catalog)
 
 
 def test_defense_profile_blocks_prc_models_and_their_distills() -> None:
-    result = json.loads(modelvet("recommend", "--profile", str(EXAMPLE), "--json").stdout)
+    result = json.loads(run_modelvet("recommend", "--profile", str(EXAMPLE), "--json").stdout)
     excluded = {m["model_id"]: m for m in result["excluded"]}
     for model_id in ("deepseek-r1", "qwen3-8b", "deepseek-r1-distill-llama-70b"):
         rules = {r["rule"] for r in excluded[model_id]["reasons"]}
@@ -75,7 +61,7 @@ def test_defense_profile_blocks_prc_models_and_their_distills() -> None:
 
 
 def test_recommend_text_output_is_readable() -> None:
-    done = modelvet("recommend", "--profile", str(EXAMPLE))
+    done = run_modelvet("recommend", "--profile", str(EXAMPLE))
     assert done.returncode == 0
     assert "Recommended" in done.stdout and "Excluded" in done.stdout
     # A ranked model line, a reason under it, and an exclusion with its rule.
@@ -103,7 +89,7 @@ def test_bad_profile_is_one_line_exit_2(tmp_path: Path, content: str | None, exp
     path = tmp_path / "profile.toml"
     if content is not None:
         path.write_text(content)
-    done = modelvet("recommend", "--profile", str(path))
+    done = run_modelvet("recommend", "--profile", str(path))
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -112,7 +98,7 @@ def test_bad_profile_is_one_line_exit_2(tmp_path: Path, content: str | None, exp
 
 
 def test_hardware_json() -> None:
-    done = modelvet("hardware", "--json", "--no-measure")
+    done = run_modelvet("hardware", "--json", "--no-measure")
     assert done.returncode == 0
     spec = json.loads(done.stdout)
     assert spec["ram_gb"] > 0 and spec["cpu_cores"] >= 1
@@ -120,19 +106,13 @@ def test_hardware_json() -> None:
 
 
 def test_unknown_command_is_exit_2() -> None:
-    done = modelvet("frobnicate")
+    done = run_modelvet("frobnicate")
     assert done.returncode == 2 and "Traceback" not in done.stderr
 
 
 def test_smoke_child_entry_point_answers_in_json_lines() -> None:
     """`modelvet --smoke-child` (how a frozen build starts its child) speaks the protocol."""
-    done = subprocess.run(
-        [sys.executable, "-m", "modelvet", "--smoke-child"],
-        input='{"model_path": 42, "colour": "red"}\n',
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_modelvet("--smoke-child", input='{"model_path": 42, "colour": "red"}\n', timeout=60)
     assert done.returncode == 2
     event = json.loads(done.stdout.strip().splitlines()[-1])
     assert event["event"] == "error" and "bad request" in event["message"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import modelvet
+from tests.helpers import REPO
 
-REPO = Path(__file__).parent.parent
 APP_ID = "io.github.modelvet.ModelVet"
 DESKTOP_FILE = REPO / "resources" / "desktop" / f"{APP_ID}.desktop"
 METAINFO = REPO / "resources" / "desktop" / f"{APP_ID}.metainfo.xml"

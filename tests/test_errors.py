@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from modelvet.engine.errors import Cancelled, CheckFailed, ModelVetError, require
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.tiny_gguf import TinyShape, write_gemma3
 
 ENGINE = REPO / "desktop" / "modelvet" / "engine"

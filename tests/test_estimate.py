@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from modelvet.engine.fit.estimate import estimate
 from modelvet.engine.profile import load_profile
-from tests.conftest import REPO
-
-PROFILE = REPO / "examples" / "us-defense-24gb.toml"
+from tests.helpers import EXAMPLE, run_modelvet
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelvet", "estimate", "--profile", str(PROFILE), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_modelvet("estimate", "--profile", str(EXAMPLE), *args, timeout=120)
 
 
 def test_json_contract_and_a_blocked_model_is_still_estimated() -> None:
@@ -36,7 +28,7 @@ def test_json_contract_and_a_blocked_model_is_still_estimated() -> None:
     low, high = result["predicted_tokens_per_s_range"]
     assert low < result["predicted_tokens_per_s"] < high
     assert result["bandwidth_bound_tokens_per_s"] > result["predicted_tokens_per_s"]
-    context = load_profile(PROFILE).capability.context_tokens
+    context = load_profile(EXAMPLE).capability.context_tokens
     assert result["depth_tokens"] == context // 2
     assert result["runtime"]["runtime"] == "llama-server"
     assert result["assumptions"]
@@ -46,7 +38,7 @@ def test_json_contract_and_a_blocked_model_is_still_estimated() -> None:
 
 
 def test_decode_slows_as_the_cache_fills() -> None:
-    profile = load_profile(PROFILE)
+    profile = load_profile(EXAMPLE)
     empty = estimate(profile, "gpt-oss-20b", depth_tokens=0)
     deep = estimate(profile, "gpt-oss-20b", depth_tokens=profile.capability.context_tokens)
     assert deep.predicted_tokens_per_s is not None and empty.predicted_tokens_per_s is not None
@@ -88,12 +80,8 @@ def test_cpu_only_hardware_from_numbers_estimates_every_variant(tmp_path: Path) 
         "[hardware]\nram_gb = 64\nram_bandwidth_gbs = 80\ncpu_cores = 16\n"
     )
     for quant in ("Q4_K_M", "Q8_0"):
-        done = subprocess.run(
-            [sys.executable, "-m", "modelvet", "estimate", "--profile", str(profile)]
-            + ["--model", "qwen3-8b", "--quant", quant, "--json"],
-            capture_output=True,
-            text=True,
-            timeout=120,
+        done = run_modelvet(
+            "estimate", "--profile", str(profile), "--model", "qwen3-8b", "--quant", quant, "--json"
         )
         assert done.returncode == 0, done.stderr
         result = json.loads(done.stdout)

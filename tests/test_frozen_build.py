@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import modelvet
+from tests.helpers import REPO
 
-REPO = Path(__file__).parent.parent
 PROFILE = "examples/us-defense-24gb.toml"
 
 pytestmark = [

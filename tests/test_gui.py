@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-import subprocess
+import contextlib
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QHeaderView,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
 )
 
 from modelvet.engine.catalog import bundled_catalog
 from modelvet.engine.profile import load_profile
-from modelvet.gui.window import MainWindow
-from modelvet.gui.workers import Job
-from tests.conftest import REPO, child_processes
-
-EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
-
-
-@pytest.fixture(autouse=True)
-def _no_job_left_running(qtbot):
-    """A test that leaves a worker thread running fails (napari's dangling-thread check)."""
-    yield
-    qtbot.waitUntil(lambda: not Job.running, timeout=15_000)
+from modelvet.gui import smoke_process
+from modelvet.gui.window import MIN_HEIGHT, MIN_WIDTH, MainWindow
+from tests.helpers import EXAMPLE, child_processes, run_modelvet
 
 
 def test_walk_every_step_with_the_keyboard(window, qtbot) -> None:
@@ -129,11 +123,24 @@ def test_every_control_has_an_accessible_name(window) -> None:
     assert unnamed == [], unnamed
 
 
-def test_usable_at_1024_by_700(window) -> None:
-    for index in range(len(window.pages)):
+def test_every_page_fits_at_1024_by_700(window, qtbot) -> None:
+    """At the smallest window no page is squeezed below its minimum size (the window's own
+    minimum would let it clip) and no scrolling page has to scroll sideways."""
+    window.resize(MIN_WIDTH, MIN_HEIGHT)
+    qtbot.waitUntil(lambda: window.size() == QSize(MIN_WIDTH, MIN_HEIGHT), timeout=2000)
+    crowded = []
+    for index, page in enumerate(window.pages):
         window.go_to(index)
-        hint = window.minimumSizeHint()
-        assert hint.width() <= 1024 and hint.height() <= 700, (index, hint)
+        qtbot.waitUntil(lambda page=page: page.isVisible(), timeout=2000)
+        QApplication.processEvents()  # the page's layout is set at its real size
+        needed, has = page.minimumSizeHint(), page.size()
+        if needed.width() > has.width() or needed.height() > has.height():
+            crowded.append(f"{page.title}: needs {needed.toTuple()}, has {has.toTuple()}")
+        for area in page.findChildren(QScrollArea):
+            if area.horizontalScrollBar().maximum() > 0:
+                wider = area.horizontalScrollBar().maximum()
+                crowded.append(f"{page.title}: scrolls sideways by {wider} px")
+    assert crowded == [], crowded
 
 
 @pytest.mark.llama
@@ -164,21 +171,13 @@ def test_smoke_demo_runs_and_cancel_stops_the_child(window, qtbot) -> None:
 
 
 def test_snapshot_writes_one_png_per_step(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelvet",
-            "gui",
-            "--profile",
-            str(EXAMPLE),
-            "--snapshot",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    done = run_modelvet(
+        "gui",
+        "--profile",
+        str(EXAMPLE),
+        "--snapshot",
+        str(tmp_path),
+        env={"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
@@ -223,13 +222,49 @@ def test_export_writes_the_record_without_blocking(
     assert not (tmp_path / "missing-folder").exists()
 
 
-def test_enter_moves_on_and_escape_is_harmless(window, qtbot) -> None:
+def test_enter_moves_on(window, qtbot) -> None:
     window.go_to(3)
     window.steps.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_Return)
     assert window.stack.currentWidget() is window.results
-    qtbot.keyClick(window, Qt.Key.Key_Escape)
-    assert window.isVisible()
+
+
+HANGING_CHILD = [sys.executable, "-c", "import time; time.sleep(600)"]
+
+
+def _hanging_child_runs() -> bool:
+    """The model process has started (not a child of hardware detection)."""
+    for pid in child_processes():
+        with contextlib.suppress(psutil.Error):  # a detection helper may end meanwhile
+            if HANGING_CHILD[-1] in psutil.Process(pid).cmdline():
+                return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("stage", "verdict"),
+    [("hashing", "Cancelled before loading"), ("running", "cancelled")],
+)
+def test_escape_cancels_a_running_smoke_test(
+    window, qtbot, request, monkeypatch: pytest.MonkeyPatch, stage: str, verdict: str
+) -> None:
+    """Escape, pressed wherever the focus is, stops the smoke test: while the file is hashed
+    (a sparse 16 GiB file) or while its model process runs (a child that never answers)."""
+    monkeypatch.setattr(smoke_process, "child_command", lambda: HANGING_CHILD)
+    window.go_to(window.pages.index(window.smoke))
+    page = window.smoke
+    if stage == "hashing":
+        page.start(request.getfixturevalue("big_gguf"))
+        qtbot.waitUntil(lambda: page.status.text().startswith("hashing"), timeout=60_000)
+    else:
+        page.start(request.getfixturevalue("smol_gguf"))
+        qtbot.waitUntil(lambda: _hanging_child_runs(), timeout=60_000)
+    assert page.busy()
+    page.files.setFocus()
+    qtbot.keyClick(page.files, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not page.busy(), timeout=5000)
+    assert verdict in page.verdict.text()
+    assert child_processes() == [] and window.isVisible()
 
 
 def test_saved_profiles_appear_in_the_recent_list(window, tmp_path: Path) -> None:

@@ -6,10 +6,6 @@ import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QGuiApplication
 
-from tests.conftest import REPO
-
-EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
-
 
 def _with_alternatives(window):
     results = window.results

@@ -16,6 +16,7 @@ import pytest
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.smoke import history
 from modelvet.engine.smoke.result import Measured, SmokeResult
+from tests.helpers import run_modelvet
 
 VERSION_0_SCHEMA = """
 CREATE TABLE runs (
@@ -97,9 +98,7 @@ def test_a_damaged_database_is_one_clear_line(tmp_path: Path) -> None:
     with pytest.raises(ModelVetError, match="history database is unusable") as caught:
         history.runs()
     assert "move the file away" in caught.value.message()
-    done = subprocess.run(
-        [sys.executable, "-m", "modelvet", "history"], capture_output=True, text=True, timeout=60
-    )
+    done = run_modelvet("history", timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and str(history.database_path()) in done.stderr
 
@@ -143,22 +142,8 @@ def test_a_recorder_killed_mid_write_loses_no_earlier_run() -> None:
 @pytest.mark.llama
 def test_a_smoke_result_is_printed_even_when_the_history_is_unusable(smol_gguf: Path) -> None:
     history.database_path().write_bytes(b"this is not SQLite" * 100)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelvet",
-            "smoke",
-            str(smol_gguf),
-            "--context",
-            "1024",
-            "--prompt",
-            "Say hello.",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = run_modelvet(
+        "smoke", str(smol_gguf), "--context", "1024", "--prompt", "Say hello.", "--json"
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["passed"] is True

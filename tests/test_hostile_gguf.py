@@ -7,8 +7,6 @@ import contextlib
 import os
 import signal
 import struct
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from tests.gguf_craft import (
     sound_model,
     string,
 )
+from tests.helpers import run_modelvet
 
 HANG_LIMIT_S = 10  # generous: a sound header is read in milliseconds
 BIG = 2**64 - 1
@@ -220,12 +219,7 @@ SUBPROCESS_CASES = [
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)
 def test_the_real_command_refuses_without_traceback(case: str, command: str, corpus: Path) -> None:
     path = corpus / f"{case}.gguf"
-    done = subprocess.run(
-        [sys.executable, "-m", "modelvet", command, str(path), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_modelvet(command, str(path), "--json", timeout=60)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert done.stderr.count("\n") == 1 and str(path) in done.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import selectors
 import shutil
 import subprocess
 import sys
@@ -19,20 +21,14 @@ from modelvet.engine.hardware import detect
 from modelvet.engine.smoke import build_request, check_before_load, summarise
 from modelvet.engine.smoke.protocol import SmokeRequest
 from modelvet.engine.smoke.runner import SmokeSession
-from tests.conftest import FIXTURES, child_processes
+from tests.helpers import FIXTURES, child_processes, run_modelvet
 
 pytestmark = pytest.mark.llama
 MIB = 2**20
 
 
-def modelvet(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelvet", *args], capture_output=True, text=True, timeout=timeout
-    )
-
-
 def test_inspect_reports_file_facts_and_catalog_match(smol_gguf: Path) -> None:
-    done = modelvet("inspect", str(smol_gguf), "--context", "2048", "--json")
+    done = run_modelvet("inspect", str(smol_gguf), "--context", "2048", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["architecture"] == "llama"
@@ -71,7 +67,7 @@ def test_bad_files_are_exit_2_with_no_traceback(
     command: str, bad: str, request: pytest.FixtureRequest
 ) -> None:
     path = request.getfixturevalue(bad)
-    done = modelvet(command, str(path))
+    done = run_modelvet(command, str(path))
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert str(path) in done.stderr
@@ -79,7 +75,7 @@ def test_bad_files_are_exit_2_with_no_traceback(
 
 
 def test_smoke_json_full_run(smol_gguf: Path) -> None:
-    done = modelvet("smoke", str(smol_gguf), "--context", "2048", "--language", "fr", "--json")
+    done = run_modelvet("smoke", str(smol_gguf), "--context", "2048", "--language", "fr", "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["passed"] is True
@@ -95,14 +91,49 @@ def test_smoke_json_full_run(smol_gguf: Path) -> None:
     assert {"arithmetic", "json", "code", "summary", "language-fr"} <= probe_ids
     assert all(p["answer"] for p in result["probes"])
     assert any(p["passed"] for p in result["probes"])
-    runs = json.loads(modelvet("history", "--file", str(smol_gguf), "--json").stdout)
+    runs = json.loads(run_modelvet("history", "--file", str(smol_gguf), "--json").stdout)
     assert len(runs) == 1 and runs[0]["passed"] == 1 and runs[0]["sha256"] == result["sha256"]
 
 
 def test_smoke_prompt_streams_an_answer(smol_gguf: Path) -> None:
-    done = modelvet("smoke", str(smol_gguf), "--context", "1024", "--prompt", "Name three colours.")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip()
+    """The answer to --prompt reaches a pipe in pieces while the model writes it, before the
+    summary: read as it arrives, as a user's terminal or script would."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a plain pipe
+    command = [sys.executable, "-m", "modelvet", "smoke", str(smol_gguf), "--context", "1024"]
+    with subprocess.Popen(
+        [*command, "--prompt", "Name three colours."],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    ) as child:
+        assert child.stdout is not None
+        reads = _reads_until_closed(child.stdout.fileno(), deadline_s=300)
+        assert child.wait(timeout=60) == 0
+    text = b"".join(reads).decode()
+    summary = text.index(f"\n{smol_gguf}\n")  # print_smoke's first line
+    assert text[:summary].strip(), "no answer before the summary"
+    before_summary = 0
+    for chunk in reads:  # the pieces that arrived before any of the summary did
+        if str(smol_gguf).encode() in chunk:
+            break
+        before_summary += 1
+    assert before_summary >= 2, f"the answer arrived in {before_summary} read(s): {reads[:3]}"
+
+
+def _reads_until_closed(fd: int, deadline_s: float) -> list[bytes]:
+    """Each os.read of a pipe as it came, until the writer closes it."""
+    reads: list[bytes] = []
+    deadline = time.monotonic() + deadline_s
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=1):
+                continue
+            data = os.read(fd, 65536)
+            if not data:
+                return reads
+            reads.append(data)
+    raise AssertionError(f"the smoke test did not finish within {deadline_s} s")
 
 
 def test_cancel_mid_run_kills_the_child(smol_gguf: Path) -> None:
@@ -173,16 +204,11 @@ source = "https://example.org/smol-gguf"
         check_before_load(
             smol_gguf, load_catalog(catalog_dir), RunSettings(1024), detect(measure_bandwidth=False)
         )
-    done = subprocess.run(
-        [sys.executable, "-m", "modelvet", "smoke", str(smol_gguf)],
-        capture_output=True,
-        text=True,
+    done = run_modelvet(
+        "smoke",
+        str(smol_gguf),
+        env={"MODELVET_CATALOG": str(catalog_dir), "MODELVET_HOME": str(tmp_path / "home")},
         timeout=120,
-        env={
-            "MODELVET_CATALOG": str(catalog_dir),
-            "PATH": "/usr/bin:/bin",
-            "MODELVET_HOME": str(tmp_path / "home"),
-        },
     )
     assert done.returncode == 2
     assert "sha256 mismatch" in done.stderr and "do not load it" in done.stderr

@@ -15,6 +15,7 @@ from modelvet.engine.gguf_file import read_gguf
 from modelvet.engine.inspect import predict_memory
 from modelvet.engine.smoke.protocol import SmokeRequest, settings_fields
 from modelvet.engine.smoke.runner import SmokeSession
+from tests.helpers import run_modelvet
 from tests.tiny_gguf import MambaShape, TinyShape, write_gemma3, write_gemma4, write_mamba2
 
 pytestmark = pytest.mark.llama
@@ -95,25 +96,9 @@ def test_smoke_table_compares_the_configuration_it_ran(gemma3_gguf: Path, runtim
     """`modelvet smoke --runtime R` predicts and runs R's settings: KV cache ratio 1, and a file
     without a chat template is prompted through llama.cpp's built-in one for its architecture."""
     import json
-    import subprocess
-    import sys
 
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelvet",
-            "smoke",
-            str(gemma3_gguf),
-            "--context",
-            "8192",
-            "--runtime",
-            runtime,
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = run_modelvet(
+        "smoke", str(gemma3_gguf), "--context", "8192", "--runtime", runtime, "--json"
     )
     assert done.returncode in (0, 1), done.stderr
     result = json.loads(done.stdout)
@@ -179,25 +164,16 @@ def test_recurrent_state_matches_llama_cpp(mamba2_gguf: Path, runtime: str) -> N
 
 def test_inspect_json_names_the_runtime_and_each_layer_type(gemma4_gguf: Path) -> None:
     import json
-    import subprocess
-    import sys
 
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelvet",
-            "inspect",
-            str(gemma4_gguf),
-            "--context",
-            "8192",
-            "--runtime",
-            "llama-cpp-python",
-            "--swa-full",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_modelvet(
+        "inspect",
+        str(gemma4_gguf),
+        "--context",
+        "8192",
+        "--runtime",
+        "llama-cpp-python",
+        "--swa-full",
+        "--json",
         timeout=120,
     )
     assert done.returncode == 0, done.stderr

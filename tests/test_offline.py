@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import EXAMPLE, REPO
 
 GUARD = Path(__file__).parent / "offline"
-EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
 APP = REPO / "desktop" / "modelvet"
 HTTP_CLIENTS = {
     "aiohttp",

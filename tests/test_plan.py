@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,7 @@ from modelvet.engine import plan as plan_module
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.plan import inventory_machines, plan, preset_machines
 from modelvet.engine.profile import parse_profile
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES, run_modelvet
 
 PROFILE = {
     "organisation": {"country": "US", "sector": "commercial", "expected_monthly_users": 10},
@@ -94,23 +91,16 @@ def test_plan_command_names_a_bad_inventory_file_and_evaluates_the_rest(tmp_path
     files = _inventory(tmp_path / "fleet")
     profile = tmp_path / "p.toml"
     profile.write_text('[security]\npolicy = "open"\n', encoding="utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelvet",
-            "plan",
-            "--profile",
-            str(profile),
-            "--hardware",
-            str(tmp_path / "fleet"),
-            "gpu24",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_modelvet(
+        "plan",
+        "--profile",
+        str(profile),
+        "--hardware",
+        str(tmp_path / "fleet"),
+        "gpu24",
+        "--json",
+        env={"MODELVET_CATALOG": str(FIXTURES / "catalog")},
         timeout=120,
-        env={**os.environ, "MODELVET_CATALOG": str(FIXTURES / "catalog")},
     )
     assert done.returncode == 2
     assert "broken.json" in done.stderr and "Traceback" not in done.stderr
@@ -123,20 +113,13 @@ def test_plan_command_names_a_bad_inventory_file_and_evaluates_the_rest(tmp_path
 def test_plan_refuses_an_unknown_hardware_name(tmp_path: Path) -> None:
     profile = tmp_path / "p.toml"
     profile.write_text('[security]\npolicy = "open"\n', encoding="utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelvet",
-            "plan",
-            "--profile",
-            str(profile),
-            "--hardware",
-            "no-such-box",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_modelvet(
+        "plan",
+        "--profile",
+        str(profile),
+        "--hardware",
+        "no-such-box",
+        env={"MODELVET_CATALOG": str(FIXTURES / "catalog")},
         timeout=120,
-        env={**os.environ, "MODELVET_CATALOG": str(FIXTURES / "catalog")},
     )
     assert done.returncode == 2 and "no-such-box" in done.stderr and "gpu24" in done.stderr

@@ -257,7 +257,7 @@ def test_json_from_frames_equals_json_from_objects(profile_file: str) -> None:
 
     from modelvet.engine.profile import load_profile
     from modelvet.engine.rank.recommend import recommend_json
-    from tests.conftest import REPO
+    from tests.helpers import REPO
 
     profile = load_profile(REPO / "examples" / profile_file)
     from_objects = recommend(profile).to_json_dict()

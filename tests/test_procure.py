@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from modelvet.engine.rank.recommend import prepare, recommend
 from modelvet.engine.recheck import load_record, recheck
 from modelvet.engine.report import render
 from modelvet.engine.transfer import build_manifest, verify_folder
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES, run_modelvet
 
 SINGLE = b"GGUF" + bytes(range(256)) * 40
 PARTS = (b"GGUF" + b"\x01" * 5000, b"\x02" * 3000)
@@ -184,14 +182,7 @@ def test_verify_names_each_kind_of_mismatch(world, damage, status, name) -> None
 
 
 def _cli(args: list[str], catalog_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MODELVET_CATALOG": str(catalog_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "modelvet", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return run_modelvet(*args, env={"MODELVET_CATALOG": str(catalog_dir)}, timeout=120)
 
 
 def test_manifest_and_verify_from_the_command_line(world) -> None:
@@ -293,11 +284,11 @@ def test_recheck_fails_when_a_recorded_model_is_no_longer_admitted(world) -> Non
     root, catalog_dir, _, _, _ = world
     record_path = _record(world, root)
     _edit(catalog_dir, "licenses.toml", "monthly_user_cap = 1000\n", "monthly_user_cap = 5\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "modelvet", "recheck", str(record_path), "--json"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MODELVET_CATALOG": str(catalog_dir)},
+    result = run_modelvet(
+        "recheck",
+        str(record_path),
+        "--json",
+        env={"MODELVET_CATALOG": str(catalog_dir)},
         timeout=120,
     )
     assert result.returncode == 1, result.stderr
@@ -310,11 +301,6 @@ def test_recheck_fails_when_a_recorded_model_is_no_longer_admitted(world) -> Non
 def test_a_record_of_another_schema_is_refused_clearly(tmp_path: Path) -> None:
     path = tmp_path / "old.json"
     path.write_text('{"schema_version": 1, "title": "old"}', encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "modelvet", "recheck", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_modelvet("recheck", str(path), timeout=120)
     assert result.returncode == 2 and "schema 1" in result.stderr
     assert "Traceback" not in result.stderr

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,8 @@ from modelvet.engine.rank.result import Recommendation, RuleFailure
 from modelvet.engine.report import FORMATS, DecisionRecord, load_smoke, render, write_report
 from modelvet.engine.report.markdown import md
 from modelvet.engine.smoke.result import Comparison, Measured, ProbeResult, SmokeResult
-from tests.conftest import REPO
+from tests.helpers import EXAMPLE, run_modelvet
 
-EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
@@ -391,23 +389,13 @@ def test_a_failed_rename_keeps_the_old_report(
 # --- the command ------------------------------------------------------------------------
 
 
-def modelvet(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelvet", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ},
-    )
-
-
 def test_cli_writes_the_example_record_and_bom(tmp_path: Path) -> None:
     pdf = tmp_path / "record.pdf"
-    done = modelvet("report", "--profile", str(EXAMPLE), "--format", "pdf", "-o", str(pdf))
+    done = run_modelvet("report", "--profile", str(EXAMPLE), "--format", "pdf", "-o", str(pdf))
     assert done.returncode == 0, done.stderr
     assert pdf.read_bytes().startswith(b"%PDF-")
     bom_file = tmp_path / "bom.json"
-    done = modelvet(
+    done = run_modelvet(
         "report", "--profile", str(EXAMPLE), "--format", "cyclonedx", "-o", str(bom_file)
     )
     assert done.returncode == 0, done.stderr
@@ -440,7 +428,7 @@ def test_cli_bad_input_is_exit_2_with_one_line(case: str, tmp_path: Path) -> Non
     else:
         output = tmp_path
     before = sorted(p.name for p in tmp_path.rglob("*"))
-    done = modelvet("report", "--profile", profile, "--format", fmt, "-o", str(output))
+    done = run_modelvet("report", "--profile", profile, "--format", fmt, "-o", str(output))
     assert done.returncode == 2, (done.stdout, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("modelvet: "), done.stderr
@@ -451,23 +439,8 @@ def test_cli_bad_input_is_exit_2_with_one_line(case: str, tmp_path: Path) -> Non
 def test_the_record_can_carry_the_hardware_plan(tmp_path: Path) -> None:
     """`report --plan`: every preset against the profile, per model the smallest and cheapest."""
     out = tmp_path / "record.md"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelvet",
-            "report",
-            "--profile",
-            str(EXAMPLE),
-            "--format",
-            "md",
-            "--plan",
-            "-o",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = run_modelvet(
+        "report", "--profile", str(EXAMPLE), "--format", "md", "--plan", "-o", str(out)
     )
     assert done.returncode == 0, done.stderr
     text = out.read_text(encoding="utf-8")

@@ -28,25 +28,10 @@ from modelvet.engine.smoke import runner as smoke_runner
 from modelvet.engine.smoke.check import PreLoad
 from modelvet.engine.smoke.protocol import SmokeRequest
 from modelvet.engine.smoke.runner import SmokeSession
-from tests.conftest import child_processes
-from tests.gguf_craft import Tensor, sound_model
+from tests.helpers import BIG_TENSOR_BYTES, child_processes
 
 CANCEL_LIMIT_S = 2.0  # the promise to the user: Cancel stops a run within 2 seconds
-BIG_TENSOR_BYTES = 16 * 2**30  # sparse: costs no disk, takes seconds to hash
 MACHINE = HardwareSpec(name="test box", origin="profile", ram_gb=64, ram_available_gb=64)
-
-
-@pytest.fixture(scope="module")
-def big_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A sound 4 GiB GGUF (sparse on disk), so hashing it takes long enough to cancel."""
-    craft = sound_model()
-    craft.tensors = [Tensor("token_embd.weight", [BIG_TENSOR_BYTES // 4], data=b"")]
-    header, _ = craft.build()
-    path = tmp_path_factory.mktemp("big") / "big-model.gguf"
-    with path.open("wb") as handle:
-        handle.write(header)
-        handle.truncate(len(header) + BIG_TENSOR_BYTES)
-    return path
 
 
 def processes_mentioning(text: str) -> list[int]:

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import EXAMPLE
 
-EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
 PAYLOAD_BYTES = 16 * 2**20
 PREVIOUS = b"the previous, complete file\n"
 

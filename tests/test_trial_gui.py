@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtWidgets import QComboBox
 
 from modelvet.engine.trial import store
-from tests.conftest import child_processes
+from tests.helpers import child_processes
 
 pytestmark = [
     pytest.mark.llama,

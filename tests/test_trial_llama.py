@@ -4,8 +4,6 @@ KV-cache types, the context filled to prove the fit, Cancel in the middle."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +16,7 @@ from modelvet.engine.hardware import detect
 from modelvet.engine.trial import store
 from modelvet.engine.trial.run import Candidate, TrialRun
 from modelvet.engine.trial.sets import load_set
-from tests.conftest import child_processes
+from tests.helpers import child_processes, run_modelvet
 
 pytestmark = pytest.mark.llama
 
@@ -64,26 +62,19 @@ max_tokens = 8
 def test_two_kv_cache_types_side_by_side_with_every_check(smol_gguf: Path, tmp_path: Path) -> None:
     trial_set = tmp_path / "every.toml"
     trial_set.write_text(EVERY_CHECK)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelvet",
-            "trial",
-            "--set",
-            str(trial_set),
-            "--model",
-            str(smol_gguf),
-            "--kv-cache-type",
-            "f16",
-            "--also-kv-cache-type",
-            "q8_0",
-            "--context",
-            "512",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_modelvet(
+        "trial",
+        "--set",
+        str(trial_set),
+        "--model",
+        str(smol_gguf),
+        "--kv-cache-type",
+        "f16",
+        "--also-kv-cache-type",
+        "q8_0",
+        "--context",
+        "512",
+        "--json",
         timeout=900,
     )
     assert done.returncode == 0, done.stderr

@@ -4,8 +4,6 @@ the trial in the decision record."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from modelvet.engine.trial.checks import judge
 from modelvet.engine.trial.language import detect
 from modelvet.engine.trial.result import FitProof, ModelTrial, PromptOutcome, TrialResult, totals
 from modelvet.engine.trial.sets import TrialItem, bundled_sets, load_set
+from tests.helpers import run_modelvet
 
 
 def test_every_bundled_set_loads_and_together_they_use_every_check() -> None:
@@ -107,12 +106,6 @@ def test_language_detection(text: str, language: str | None) -> None:
     assert detect(text)[0] == language
 
 
-def modelvet(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelvet", *args], capture_output=True, text=True, timeout=120
-    )
-
-
 BAD_SETS = [
     (
         "bad-regex.toml",
@@ -169,11 +162,11 @@ def test_a_bad_set_is_one_line_naming_file_line_and_field(
 def test_the_cli_refuses_a_bad_set_with_exit_2_before_loading_anything(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(BAD_SETS[0][1])
-    done = modelvet("trial", "--set", str(path), "--model", str(tmp_path / "none.gguf"))
+    done = run_modelvet("trial", "--set", str(path), "--model", str(tmp_path / "none.gguf"))
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert f"{path}: line 5, prompt 2, field check.pattern" in done.stderr
-    unknown = modelvet("trial", "--set", "no-such-set", "--model", "x.gguf")
+    unknown = run_modelvet("trial", "--set", "no-such-set", "--model", "x.gguf")
     assert unknown.returncode == 2 and "general" in unknown.stderr
 
 
@@ -288,7 +281,7 @@ def test_the_decision_record_carries_the_trial(tmp_path: Path) -> None:
     profile = Path(__file__).parent.parent / "examples" / "us-defense-24gb.toml"
     for fmt in ("md", "html", "json", "pdf"):
         out = tmp_path / f"record.{fmt}"
-        done = modelvet(
+        done = run_modelvet(
             "report",
             "--profile",
             str(profile),
@@ -309,7 +302,7 @@ def test_the_decision_record_carries_the_trial(tmp_path: Path) -> None:
     assert "fits: at 4096 tokens" in (tmp_path / "record.html").read_text()
     bad = tmp_path / "smoke.json"
     bad.write_text('{"file": "x"}')
-    refused = modelvet(
+    refused = run_modelvet(
         "report",
         "--profile",
         str(profile),

@@ -21,7 +21,7 @@ from modelvet.engine.vocabulary import (
     format_bytes,
     placement_label,
 )
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 EXAMPLE = REPO / "examples" / "us-defense-24gb.toml"
 

@@ -29,6 +29,8 @@ from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.profile import HardwareRequest
 from modelvet.gui.widgets import add_row, fill_with_scrolling, heading, hint
 
+PRESET_NAME_CHARS = 30  # the preset box's width in characters; longer names are elided
+
 _CATEGORIES = {
     "consumer-gpu": "Consumer GPU",
     "workstation": "Workstation",
@@ -105,6 +107,11 @@ class HardwarePage(QWidget):
         preset_row.addWidget(self.use_preset)
         self.preset = QComboBox()
         self.preset.setAccessibleName("Hardware preset")
+        # Sized to a short name, not the longest, so the row fits a 1024-pixel window.
+        self.preset.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.preset.setMinimumContentsLength(PRESET_NAME_CHARS)
         for category, label in _CATEGORIES.items():
             for preset in self.catalog.hardware.values():
                 if preset.category == category:
