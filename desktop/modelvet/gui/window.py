@@ -23,7 +23,6 @@ from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.plan import Plan
 from modelvet.engine.profile import Profile, Security, load_profile, save_profile
-from modelvet.engine.smoke.result import SmokeResult
 from modelvet.engine.trial.result import TrialResult
 from modelvet.gui.controller import ProfileController
 from modelvet.gui.pages.capability import CapabilityPage
@@ -52,7 +51,6 @@ class MainWindow(QMainWindow):
         self.export_job: Job | None = None
         self.plan_job: Job | None = None
         self.last_plan: Plan | None = None
-        self.last_smoke: SmokeResult | None = None
         self.last_trial: TrialResult | None = None  # marks change in place; the export has them
 
         self.welcome = WelcomePage(catalog, self.state.recent_profiles)
@@ -145,7 +143,6 @@ class MainWindow(QMainWindow):
         self.results.context_source = self.controller.memory_against_context
         self.controller.errorRaised.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.smoke.foldersChanged.connect(self._remember_folders)
-        self.smoke.finishedRun.connect(self._smoke_done)
         self.smoke.finishedTrial.connect(lambda result: setattr(self, "last_trial", result))
         self.export.exportRequested.connect(self.export_record)
         self.export.manifestRequested.connect(self.write_manifest)
@@ -283,9 +280,6 @@ class MainWindow(QMainWindow):
         if self.controller.profile.hardware is None:
             self.hardware.load(None, self.controller.detected)
 
-    def _smoke_done(self, result: SmokeResult) -> None:
-        self.last_smoke = result
-
     def _remember_folders(self, folders: list[str]) -> None:
         self.state.model_folders = list(folders)
 
@@ -297,7 +291,8 @@ class MainWindow(QMainWindow):
         if recommendation is None:
             self.export.show_error("no recommendation yet: set the hardware first")
             return
-        catalog, smoke, plan, trial = self.catalog, self.last_smoke, self.last_plan, self.last_trial
+        catalog, plan, trial = self.catalog, self.last_plan, self.last_trial
+        smoke = self.smoke.controller.result  # the last smoke run's, if any
         self.export.status.setText(f"Writing {path}…")
         self.export_job = Job(
             lambda report: write_report(
