@@ -11,6 +11,7 @@ import os
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from modelvet.engine.smoke import runner
 from modelvet.engine.smoke.protocol import (
     PARENT_PID_VARIABLE,
     ChildEvent,
@@ -21,13 +22,7 @@ from modelvet.engine.smoke.protocol import (
     Unreadable,
     decode,
 )
-from modelvet.engine.smoke.runner import (
-    CANCEL_GRACE_S,
-    ChildOutcome,
-    child_command,
-    keep_tail,
-    unreadable_output,
-)
+from modelvet.engine.smoke.runner import CANCEL_GRACE_S, ChildOutcome, keep_tail, unreadable_output
 
 CANCEL_DEADLINE_MS = 2000  # after SIGKILL: how long to wait for the process to be gone
 
@@ -70,7 +65,7 @@ class SmokeProcess(QObject):
         return ChildOutcome(self._cancelled, self._timed_out, self._exit_code, self._tail)
 
     def start(self) -> None:
-        program, *arguments = child_command()
+        program, *arguments = runner.child_command()  # looked up now: tests stand in for it
         self.process.start(program, arguments)
         self._timeout.start()
 

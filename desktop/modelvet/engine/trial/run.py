@@ -29,9 +29,8 @@ from modelvet.engine.trial.sets import TrialItem, TrialSet
 
 @dataclass(frozen=True)
 class ModelStarted:
-    """The run's own event, before a candidate's child events: candidate `index` of `of`."""
+    """The run's own event, before a candidate's child events: the next of `of` candidates."""
 
-    index: int
     of: int
     file: str
     kv_cache_type: str
@@ -81,10 +80,8 @@ class TrialRun:
         for index, (candidate, pre) in enumerate(zip(self.candidates, checked, strict=True)):
             if self.cancelled:
                 break
-            announce = ModelStarted(
-                index, len(self.candidates), str(candidate.path), candidate.settings.kv_cache_type
-            )
-            self.on_event(index, announce)
+            kv = candidate.settings.kv_cache_type
+            self.on_event(index, ModelStarted(len(self.candidates), str(candidate.path), kv))
             models.append(self._run_one(index, candidate, pre))
         return TrialResult(
             set_name=self.trial_set.name,
