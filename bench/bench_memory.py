@@ -21,7 +21,7 @@ from bench_smoke import smol_gguf, table
 from modelvet.engine.fit.settings import RUNTIMES, RunSettings
 from modelvet.engine.gguf_file import read_gguf
 from modelvet.engine.inspect import predict_memory
-from modelvet.engine.smoke.protocol import SmokeRequest, settings_fields
+from modelvet.engine.smoke.protocol import BuffersEvent, SmokeRequest, settings_fields
 from modelvet.engine.smoke.runner import SmokeSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -39,8 +39,8 @@ def measured_mib(path: Path, settings: RunSettings) -> dict[str, float]:
     request = SmokeRequest(model_path=str(path), generate_tokens=0, **settings_fields(settings))
     events = SmokeSession(request, lambda event: None, timeout_s=300).run()
     for event in events:
-        if event["event"] == "buffers":
-            return event["mib"]
+        if isinstance(event, BuffersEvent):
+            return event.mib
     raise SystemExit(f"{path.name}: no buffers reported: {events[-1:]}")
 
 

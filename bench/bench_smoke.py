@@ -82,9 +82,11 @@ def run_harness(model: Path, tokens: int) -> tuple[dict[str, Any], dict[str, Any
         model_path=str(model), generate_tokens=tokens, probes=[], **settings_fields(SETTINGS)
     )
     session = SmokeSession(request, lambda event: None, timeout_s=600)
-    events = {event["event"]: event for event in session.run()}
+    # As plain records, like the bare loop's: the two sides are compared field by field.
+    events = {event.event: event.model_dump() for event in session.run()}
     if "timing" not in events:
-        raise SystemExit(f"harness gave no timing: {events.get('error')} {session.stderr_tail}")
+        tail = session.outcome.stderr_tail
+        raise SystemExit(f"harness gave no timing: {events.get('error')} {tail}")
     return events["timing"], events
 
 

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 
 from modelvet.engine.catalog import bundled_catalog
 from modelvet.engine.profile import load_profile
-from modelvet.gui import smoke_process
+from modelvet.engine.smoke import runner
+from modelvet.engine.smoke.protocol import LoadedEvent
 from modelvet.gui.window import MIN_HEIGHT, MIN_WIDTH, MainWindow
 from tests.helpers import EXAMPLE, child_processes, run_modelvet
 
@@ -146,27 +147,27 @@ def test_every_page_fits_at_1024_by_700(window, qtbot) -> None:
 @pytest.mark.llama
 def test_smoke_demo_runs_and_cancel_stops_the_child(window, qtbot) -> None:
     window.go_to(5)
-    page = window.smoke
+    page, run = window.smoke, window.smoke.controller
     assert page.demo_button.isVisible()
     page.run_demo()
-    qtbot.waitUntil(lambda: page.result is not None, timeout=120_000)
-    assert page.result.passed and page.table.rowCount() >= 5
+    qtbot.waitUntil(lambda: run.result is not None, timeout=120_000)
+    assert run.result.passed and page.table.rowCount() >= 5
     assert "Probes" in page.report.toPlainText()
     # Try it yourself: the same child answers a typed prompt.
     page.prompt.setPlainText("Name a colour.")
     page.send_prompt()
     qtbot.waitUntil(lambda: page.answer.toPlainText().strip() != "", timeout=60_000)
     # A second run, cancelled while the model is loaded and generating.
-    page.start(page.pre.facts.path)
+    page.start(run.pre.facts.path)
     qtbot.waitUntil(
         lambda: (
-            page.process is not None and any(e["event"] == "loaded" for e in page.process.events)
+            run.process is not None and any(isinstance(e, LoadedEvent) for e in run.process.events)
         ),
         timeout=60_000,
     )
     page.cancel()
-    qtbot.waitUntil(lambda: page.result is not None, timeout=5000)
-    assert page.result.cancelled and page.result.verdict == "cancelled"
+    qtbot.waitUntil(lambda: run.result is not None, timeout=5000)
+    assert run.result.cancelled and run.result.verdict == "cancelled"
     qtbot.waitUntil(lambda: child_processes() == [], timeout=5000)
 
 
@@ -250,7 +251,7 @@ def test_escape_cancels_a_running_smoke_test(
 ) -> None:
     """Escape, pressed wherever the focus is, stops the smoke test: while the file is hashed
     (a sparse 16 GiB file) or while its model process runs (a child that never answers)."""
-    monkeypatch.setattr(smoke_process, "child_command", lambda: HANGING_CHILD)
+    monkeypatch.setattr(runner, "child_command", lambda: HANGING_CHILD)
     window.go_to(window.pages.index(window.smoke))
     page = window.smoke
     if stage == "hashing":

@@ -258,5 +258,5 @@ def test_the_wizard_refuses_a_hostile_file_and_keeps_working(qtbot, corpus: Path
             lambda: page.demo_button.isEnabled() and not page.cancel_button.isEnabled(),
             timeout=HANG_LIMIT_S * 1000,
         )
-        assert page.process is None
+        assert page.controller.process is None
     page.shutdown()

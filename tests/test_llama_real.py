@@ -141,7 +141,7 @@ def test_cancel_mid_run_kills_the_child(smol_gguf: Path) -> None:
     pre = check_before_load(smol_gguf, load_catalog(), settings, detect(measure_bandwidth=False))
     request = build_request(pre, ["general"], ["en"], generate_tokens=100_000)
     seen: list[str] = []
-    session = SmokeSession(request, lambda e: seen.append(e["event"]), timeout_s=120)
+    session = SmokeSession(request, lambda e: seen.append(e.event), timeout_s=120)
 
     def cancel_once_measuring() -> None:
         deadline = time.monotonic() + 60
@@ -156,7 +156,7 @@ def test_cancel_mid_run_kills_the_child(smol_gguf: Path) -> None:
     events = session.run()
     canceller.join()
     assert time.monotonic() - started < 60
-    result = summarise(pre, events, cancelled=session.cancelled)
+    result = summarise(pre, events, session.outcome)
     assert result.cancelled and not result.passed and result.verdict == "cancelled"
     assert child_processes() == []
 
@@ -171,7 +171,7 @@ def test_hung_child_times_out(smol_gguf: Path, monkeypatch: pytest.MonkeyPatch) 
     session = SmokeSession(SmokeRequest(model_path=str(smol_gguf)), lambda e: None, timeout_s=2)
     started = time.monotonic()
     session.run()
-    assert session.timed_out and time.monotonic() - started < 10
+    assert session.outcome.timed_out and time.monotonic() - started < 10
     assert child_processes() == []
 
 

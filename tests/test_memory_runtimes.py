@@ -13,7 +13,16 @@ import pytest
 from modelvet.engine.fit.settings import RUNTIMES, RunSettings
 from modelvet.engine.gguf_file import read_gguf
 from modelvet.engine.inspect import predict_memory
-from modelvet.engine.smoke.protocol import SmokeRequest, settings_fields
+from modelvet.engine.smoke.protocol import (
+    BuffersEvent,
+    ErrorEvent,
+    LoadedEvent,
+    ProbeEvent,
+    ResultEvent,
+    SmokeRequest,
+    TimingEvent,
+    settings_fields,
+)
 from modelvet.engine.smoke.runner import SmokeSession
 from tests.helpers import run_modelvet
 from tests.tiny_gguf import MambaShape, TinyShape, write_gemma3, write_gemma4, write_mamba2
@@ -33,13 +42,13 @@ def gemma4_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_gemma4(tmp_path_factory.mktemp("gguf") / "tiny-gemma4.gguf", GEMMA4_SHAPE)
 
 
-def load(path: Path, settings: RunSettings) -> dict:
+def load(path: Path, settings: RunSettings) -> BuffersEvent:
     """Load the file in the smoke child with exactly these settings; its `buffers` event."""
     request = SmokeRequest(model_path=str(path), generate_tokens=0, **settings_fields(settings))
     events = SmokeSession(request, lambda e: None, timeout_s=120).run()
-    errors = [e for e in events if e["event"] == "error"]
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
     assert not errors, errors
-    return next(e for e in events if e["event"] == "buffers")
+    return next(e for e in events if isinstance(e, BuffersEvent))
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
@@ -51,7 +60,7 @@ def test_prediction_matches_llama_cpp_buffers(
     path = request.getfixturevalue(model)
     settings = RunSettings.preset(runtime, context)
     buffers = load(path, settings)
-    measured = buffers["mib"]
+    measured = buffers.mib
     predicted = predict_memory(read_gguf(path), settings)
     for key, kind, tolerance in (
         ("weights_bytes", "model", 0.05),
@@ -61,7 +70,7 @@ def test_prediction_matches_llama_cpp_buffers(
         ours = getattr(predicted, key) / MIB
         assert ours == pytest.approx(measured[kind], rel=tolerance), (key, ours, measured)
     # The child ran the configuration the prediction describes, as llama.cpp states it.
-    applied = buffers["applied"]
+    applied = buffers.applied
     assert applied["n_seq_max"] == str(settings.parallel_slots)
     assert applied["n_ubatch"] == str(settings.ubatch)
     assert applied["flash_attn"] == ("enabled" if settings.flash_attention else "disabled")
@@ -73,7 +82,7 @@ def test_sliding_window_cache_follows_swa_full(gemma3_gguf: Path) -> None:
     sizes = {}
     for swa_full in (True, False):
         settings = RunSettings.preset("llama-cpp-python", 8192, swa_full=swa_full)
-        measured = load(gemma3_gguf, settings)["mib"]["kv"]
+        measured = load(gemma3_gguf, settings).mib["kv"]
         predicted = predict_memory(facts, settings).kv_cache_bytes / MIB
         assert predicted == pytest.approx(measured, rel=0.05)
         sizes[swa_full] = measured
@@ -117,25 +126,25 @@ def test_a_model_that_answers_no_probe_fails(gemma3_gguf: Path) -> None:
 
     settings = RunSettings.preset("llama-cpp-python", 1024)
     pre = check_before_load(gemma3_gguf, load_catalog(), settings, detect(measure_bandwidth=False))
-    probe = {"event": "probe", "task": "general", "prompt": "2+2?", "passed": False, "why": "-"}
+    probe = {"task": "general", "prompt": "2+2?", "passed": False, "why": "-", "seconds": 0.1}
     events = [
-        {"event": "loaded", "seconds": 0.5, "peak_rss_bytes": 1},
-        {
-            "event": "timing",
-            "prompt_tokens": 9,
-            "prompt_seconds": 0.1,
-            "generated_tokens": 5,
-            "generation_seconds": 0.1,
-            "time_to_first_token_s": 0.1,
-        },
-        {**probe, "id": "arithmetic", "answer": "", "tokens": 0, "seconds": 0.1},
-        {**probe, "id": "json", "answer": "  ", "tokens": 1, "seconds": 0.1},
-        {"event": "result"},
+        LoadedEvent(seconds=0.5, n_ctx=1024, n_threads=1, peak_rss_bytes=1, chat_format=None),
+        TimingEvent(
+            prompt_tokens=9,
+            prompt_seconds=0.1,
+            generated_tokens=5,
+            generation_seconds=0.1,
+            time_to_first_token_s=0.1,
+            peak_rss_bytes=1,
+        ),
+        ProbeEvent(**probe, id="arithmetic", answer="", tokens=0),
+        ProbeEvent(**probe, id="json", answer="  ", tokens=1),
+        ResultEvent(peak_rss_bytes=1),
     ]
     result = summarise(pre, events)
     assert not result.passed
     assert "answered nothing to any of the 2 probes" in result.verdict
-    events[2]["answer"] = "4"
+    events[2] = ProbeEvent(**probe, id="arithmetic", answer="4", tokens=1)
     assert summarise(pre, events).passed
 
 
@@ -155,7 +164,7 @@ def test_recurrent_state_matches_llama_cpp(mamba2_gguf: Path, runtime: str) -> N
     assert facts.recurrent_state_elements == conv + shape.state * shape.inner
     for context in (1000, 8192):
         settings = RunSettings.preset(runtime, context)
-        measured = load(mamba2_gguf, settings)["mib"]
+        measured = load(mamba2_gguf, settings).mib
         predicted = predict_memory(facts, settings)
         assert predicted.weights_bytes / MIB == pytest.approx(measured["model"], rel=0.05)
         state = measured.get("rs", 0.0) + measured.get("kv", 0.0)

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -26,7 +25,7 @@ from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.smoke import build_request, check_before_load, history, summarise
 from modelvet.engine.smoke import runner as smoke_runner
 from modelvet.engine.smoke.check import PreLoad
-from modelvet.engine.smoke.protocol import SmokeRequest
+from modelvet.engine.smoke.protocol import ChildEvent, LoadedEvent, SmokeRequest, StageEvent
 from modelvet.engine.smoke.runner import SmokeSession
 from tests.helpers import BIG_TENSOR_BYTES, child_processes
 
@@ -77,14 +76,14 @@ def test_gui_cancel_while_hashing_never_loads_the_model(qtbot, big_gguf: Path) -
 
     page = SmokePage(bundled_catalog(), [])
     qtbot.addWidget(page)
-    page.set_context(page.profile, MACHINE)
+    page.set_context(page.controller.profile, MACHINE)
     page.start(big_gguf)
     qtbot.waitUntil(lambda: page.status.text().startswith("hashing"), timeout=60_000)
     page.cancel()  # the user presses Cancel while the file is being hashed
     qtbot.waitUntil(lambda: not page.busy(), timeout=int(CANCEL_LIMIT_S * 1000))
     qtbot.waitUntil(lambda: "not loaded" in page.verdict.text(), timeout=2000)
     qtbot.wait(300)  # anything queued after the cancel gets its chance to (wrongly) launch
-    assert page.process is None and page.result is None
+    assert page.controller.process is None and page.controller.result is None
     assert "not loaded" in page.verdict.text()
     assert child_processes() == [] and processes_mentioning(big_gguf.name) == []
     assert history.runs() == []
@@ -101,15 +100,16 @@ def smol_pre(smol_gguf: Path) -> PreLoad:
 
 def run_until(
     request: SmokeRequest, act: Callable[[SmokeSession], None], when: str, timeout_s: float = 120
-) -> tuple[SmokeSession, list[dict[str, Any]], float]:
+) -> tuple[SmokeSession, list[ChildEvent], float]:
     """Run the real child; call `act(session)` once an event of kind/stage `when` arrives.
     Returns the session, its events, and seconds from the act to the child's end."""
     acted = threading.Event()
     acted_at: list[float] = []
     session: SmokeSession
 
-    def on_event(event: dict[str, Any]) -> None:
-        if when in (event["event"], event.get("stage")) and not acted.is_set():
+    def on_event(event: ChildEvent) -> None:
+        stage = event.stage if isinstance(event, StageEvent) else None
+        if when in (event.event, stage) and not acted.is_set():
             acted.set()
             acted_at.append(time.monotonic())
             threading.Thread(target=act, args=(session,)).start()
@@ -126,7 +126,7 @@ def test_cancel_stops_the_child_within_two_seconds(smol_pre: PreLoad, stage: str
     request = build_request(smol_pre, ["general"], ["en"], generate_tokens=100_000)
     session, events, seconds = run_until(request, SmokeSession.cancel, stage)
     assert seconds < CANCEL_LIMIT_S
-    result = summarise(smol_pre, events, session.cancelled, exit_code=session.exit_code)
+    result = summarise(smol_pre, events, session.outcome)
     assert result.cancelled and not result.passed and result.verdict == "cancelled"
     assert child_processes() == []
 
@@ -191,7 +191,7 @@ def _kill_child(session: SmokeSession) -> None:
 def test_a_child_killed_by_a_signal_is_reported(smol_pre: PreLoad) -> None:
     request = build_request(smol_pre, ["general"], ["en"], generate_tokens=100_000)
     session, events, _ = run_until(request, _kill_child, "measuring")
-    result = summarise(smol_pre, events, exit_code=session.exit_code)
+    result = summarise(smol_pre, events, session.outcome)
     assert not result.passed and not result.cancelled
     assert result.error is not None and "killed by SIGKILL while measuring" in result.error
     assert "run out of memory" in result.error
@@ -219,7 +219,7 @@ def test_a_child_out_of_memory_is_reported(
     )
     session = SmokeSession(request, lambda e: None, timeout_s=120)
     events = session.run()
-    result = summarise(smol_pre, events, exit_code=session.exit_code)
+    result = summarise(smol_pre, events, session.outcome)
     assert not result.passed and result.error
     assert result.verdict.startswith("failed: ")
     assert child_processes() == []
@@ -235,8 +235,8 @@ def test_a_hung_child_is_stopped_at_the_timeout(smol_pre: PreLoad) -> None:
         os.kill(session._process.pid, signal.SIGSTOP)
 
     session, events, _ = run_until(request, freeze, "loaded", timeout_s=20)
-    result = summarise(smol_pre, events, timed_out=session.timed_out, exit_code=session.exit_code)
-    assert session.timed_out and result.verdict.startswith("timed out")
+    result = summarise(smol_pre, events, session.outcome)
+    assert session.outcome.timed_out and result.verdict.startswith("timed out")
     assert child_processes() == []
 
 
@@ -248,7 +248,7 @@ def test_a_child_that_says_nothing_is_reported(
     pre = check_before_load(smol_gguf, load_catalog(), RunSettings(2048), MACHINE)
     session = SmokeSession(build_request(pre, ["general"], ["en"]), lambda e: None, timeout_s=60)
     events = session.run()
-    result = summarise(pre, events, stderr_tail=session.stderr_tail, exit_code=session.exit_code)
+    result = summarise(pre, events, session.outcome)
     assert events == [] and not result.passed
     assert result.error == (
         "the model process ended with exit code 0 before it said anything without a result: "
@@ -260,7 +260,7 @@ def test_a_child_that_says_nothing_is_reported(
 def test_a_model_that_loads_but_generates_nothing_fails(smol_pre: PreLoad) -> None:
     request = build_request(smol_pre, [], [], generate_tokens=0).model_copy(update={"probes": []})
     session = SmokeSession(request, lambda e: None, timeout_s=120)
-    result = summarise(smol_pre, session.run(), exit_code=session.exit_code)
+    result = summarise(smol_pre, session.run(), session.outcome)
     assert not result.passed and result.verdict == "failed: no tokens were generated"
 
 
@@ -272,7 +272,7 @@ from modelvet.engine.smoke.protocol import SmokeRequest
 from modelvet.engine.smoke.runner import SmokeSession
 request = SmokeRequest(model_path=sys.argv[1], context_tokens=1024, generate_tokens=100000)
 def show(event):
-    print(event["event"], flush=True)
+    print(event.event, flush=True)
 SmokeSession(request, show, timeout_s=600).run()
 """
 
@@ -307,23 +307,24 @@ def test_the_wizard_reports_a_killed_child_and_keeps_working(qtbot, smol_gguf: P
 
     page = SmokePage(bundled_catalog(), [])
     qtbot.addWidget(page)
-    page.set_context(page.profile, MACHINE)
+    page.set_context(page.controller.profile, MACHINE)
     page.start(smol_gguf)
+    run = page.controller
     qtbot.waitUntil(
         lambda: (
-            page.process is not None and any(e["event"] == "loaded" for e in page.process.events)
+            run.process is not None and any(isinstance(e, LoadedEvent) for e in run.process.events)
         ),
         timeout=120_000,
     )
-    assert page.process is not None
-    os.kill(page.process.process.processId(), signal.SIGKILL)
-    qtbot.waitUntil(lambda: page.result is not None, timeout=10_000)
-    assert page.result is not None and not page.result.passed
-    assert "killed by SIGKILL" in str(page.result.error), page.result.error
+    assert run.process is not None
+    os.kill(run.process.process.processId(), signal.SIGKILL)
+    qtbot.waitUntil(lambda: run.result is not None, timeout=10_000)
+    assert run.result is not None and not run.result.passed
+    assert "killed by SIGKILL" in str(run.result.error), run.result.error
     assert "killed by SIGKILL" in page.verdict.text()
     assert child_processes() == []
     page.start(smol_gguf)  # the page is ready for the next run
-    qtbot.waitUntil(lambda: page.result is not None and page.result.passed, timeout=180_000)
+    qtbot.waitUntil(lambda: run.result is not None and run.result.passed, timeout=180_000)
     page.shutdown()
 
 
@@ -359,6 +360,6 @@ def test_a_file_changed_after_its_checks_is_not_loaded(smol_copy: Path, how: str
         os.replace(other, smol_copy)
     session = SmokeSession(build_request(pre, ["general"], ["en"]), lambda e: None, timeout_s=60)
     events = session.run()
-    result = summarise(pre, events, exit_code=session.exit_code)
-    assert not result.passed and not any(e["event"] == "loaded" for e in events)
+    result = summarise(pre, events, session.outcome)
+    assert not result.passed and not any(isinstance(e, LoadedEvent) for e in events)
     assert result.error == ("FileChanged: the file changed after it was checked; it was not loaded")

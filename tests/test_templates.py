@@ -15,7 +15,7 @@ from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.gguf_file import read_gguf
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.smoke import build_request, check_before_load, summarise
-from modelvet.engine.smoke.protocol import builtin_chat_format
+from modelvet.engine.smoke.protocol import AnswerEvent, LoadedEvent, builtin_chat_format
 from modelvet.engine.smoke.runner import SmokeSession
 from modelvet.engine.template_sandbox import render_in_sandbox
 from modelvet.engine.template_screen import screen_template
@@ -123,8 +123,8 @@ def test_the_smoke_test_falls_back_to_the_built_in_format(hostile_template_model
     request = build_request(pre, ["general"], ["en"], prompt="Name a colour.")
     session = SmokeSession(request, lambda e: None, timeout_s=120)
     events = session.run()
-    result = summarise(pre, events, exit_code=session.exit_code)
-    loaded = next(e for e in events if e["event"] == "loaded")
-    assert loaded["chat_format"] == "chatml"  # SmolLM2's vocabulary has <|im_start|>
+    result = summarise(pre, events, session.outcome)
+    loaded = next(e for e in events if isinstance(e, LoadedEvent))
+    assert loaded.chat_format == "chatml"  # SmolLM2's vocabulary has <|im_start|>
     assert result.passed, result.verdict
-    assert next(e for e in events if e["event"] == "answer")["text"].strip()
+    assert next(e for e in events if isinstance(e, AnswerEvent)).text.strip()

@@ -13,6 +13,7 @@ import pytest
 
 from modelvet.engine.fit.settings import RunSettings
 from modelvet.engine.hardware import detect
+from modelvet.engine.smoke.protocol import StageEvent, TrialEvent
 from modelvet.engine.trial import store
 from modelvet.engine.trial.run import Candidate, TrialRun
 from modelvet.engine.trial.sets import load_set
@@ -106,14 +107,14 @@ def test_fill_proves_the_fit_at_the_context_with_memory_speed_and_needle(
     smol_gguf: Path,
 ) -> None:
     settings = RunSettings.preset("llama-server", 1024, "f16")
-    events: list[dict[str, Any]] = []
+    events: list[object] = []
     run = TrialRun(
         load_set("summarisation").model_copy(update={"prompts": []}),
         [Candidate(smol_gguf, settings)],
         _catalog(),
         detect(),
         fill=True,
-        on_event=events.append,
+        on_event=lambda index, event: events.append(event),
     )
     result = run.run()
     fit = result.models[0].fit
@@ -124,7 +125,7 @@ def test_fill_proves_the_fit_at_the_context_with_memory_speed_and_needle(
     assert fit.measured_kv_cache_bytes == fit.predicted_kv_cache_bytes  # llama.cpp's buffer
     assert fit.decode_tokens_per_s_at_depth and fit.predicted_decode_tokens_per_s_at_depth
     assert fit.verdict.startswith("fits: loaded and answered with")
-    assert any(e["event"] == "stage" and e["stage"] == "fill" for e in events)
+    assert any(isinstance(e, StageEvent) and e.stage == "fill" for e in events)
 
 
 def test_cancel_in_the_middle_stops_within_two_seconds(smol_gguf: Path) -> None:
@@ -135,7 +136,7 @@ def test_cancel_in_the_middle_stops_within_two_seconds(smol_gguf: Path) -> None:
         [Candidate(smol_gguf, settings)] * 2,
         _catalog(),
         detect(),
-        on_event=lambda e: e["event"] == "trial" and started.set(),
+        on_event=lambda index, event: isinstance(event, TrialEvent) and started.set(),
     )
     results: list[Any] = []
     worker = threading.Thread(target=lambda: results.append(run.run()))

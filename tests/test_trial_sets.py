@@ -10,6 +10,7 @@ import pytest
 
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.smoke import history
+from modelvet.engine.smoke.protocol import FillEvent
 from modelvet.engine.smoke.result import Measured
 from modelvet.engine.trial import store
 from modelvet.engine.trial.checks import judge
@@ -329,16 +330,18 @@ def checked_smol(smol_gguf: Path) -> object:
     return check_before_load(smol_gguf, bundled_catalog(), settings, detect())
 
 
-def fill_event(n_ctx: int, prompt_tokens: int, answer: str) -> dict[str, object]:
-    return {
-        "n_ctx": n_ctx,
-        "answer": answer,
-        "prompt_tokens": prompt_tokens,
-        "prompt_seconds": 10.0,
-        "decode_tokens": 12,
-        "decode_seconds": 2.0,
-        "time_to_first_token_s": 10.0,
-    }
+def fill_event(n_ctx: int, prompt_tokens: int, answer: str) -> FillEvent:
+    return FillEvent(
+        n_ctx=n_ctx,
+        answer=answer,
+        prompt_tokens=prompt_tokens,
+        prompt_seconds=10.0,
+        decode_tokens=12,
+        decode_seconds=2.0,
+        time_to_first_token_s=10.0,
+        seconds=12.0,
+        peak_rss_bytes=400 * 2**20,
+    )
 
 
 @pytest.mark.parametrize(
@@ -359,7 +362,7 @@ def fill_event(n_ctx: int, prompt_tokens: int, answer: str) -> dict[str, object]
 def test_a_fill_proves_only_what_it_reached(
     checked_smol: object,
     requested: int,
-    event: dict[str, object] | None,
+    event: FillEvent | None,
     fits: bool,
     verdict: str,
 ) -> None:

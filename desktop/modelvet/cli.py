@@ -222,16 +222,17 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
     from modelvet.engine.catalog import bundled_catalog
     from modelvet.engine.hardware import detect
     from modelvet.engine.smoke import history, run_smoke
+    from modelvet.engine.smoke.protocol import ChildEvent, StageEvent, TokenEvent
 
     settings = _run_settings(args)
 
-    def show(event: dict) -> None:
+    def show(event: ChildEvent) -> None:
         if args.json:
             return
-        if event["event"] == "stage":
-            print(f"… {event['detail']}", file=sys.stderr)
-        elif event["event"] == "token":
-            print(event["text"], end="", flush=True)
+        if isinstance(event, StageEvent):
+            print(f"… {event.detail}", file=sys.stderr)
+        elif isinstance(event, TokenEvent):
+            print(event.text, end="", flush=True)
 
     try:
         result = run_smoke(

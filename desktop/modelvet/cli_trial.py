@@ -7,7 +7,11 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelvet.engine.smoke.protocol import ChildEvent
+    from modelvet.engine.trial.run import ModelStarted
 
 from modelvet.engine.errors import CheckFailed, ModelVetError
 from modelvet.engine.fit.settings import KV_CACHE_TYPES
@@ -64,20 +68,22 @@ def _candidates(args: argparse.Namespace, run_settings: Callable[..., Any]) -> l
     ]
 
 
-def _progress(event: dict[str, Any]) -> None:
-    kind = event["event"]
-    if kind == "model":
+def _progress(index: int, event: ModelStarted | ChildEvent) -> None:
+    """A trial's progress on stderr, candidate by candidate."""
+    from modelvet.engine.smoke.protocol import ErrorEvent, StageEvent, TrialEvent
+    from modelvet.engine.trial.run import ModelStarted
+
+    if isinstance(event, ModelStarted):
         print(
-            f"model {event['index'] + 1} of {event['of']}: {event['file']} "
-            f"({event['kv_cache_type']} KV)",
+            f"model {index + 1} of {event.of}: {event.file} ({event.kv_cache_type} KV)",
             file=sys.stderr,
         )
-    elif kind == "stage":
-        print(f"… {event.get('detail', '')}", file=sys.stderr)
-    elif kind == "trial":
-        print(f"  answered {event['id']}: {event['decode_tokens']} tokens", file=sys.stderr)
-    elif kind == "error":
-        print(f"  error: {event.get('message', '')}", file=sys.stderr)
+    elif isinstance(event, StageEvent):
+        print(f"… {event.detail}", file=sys.stderr)
+    elif isinstance(event, TrialEvent):
+        print(f"  answered {event.id}: {event.decode_tokens} tokens", file=sys.stderr)
+    elif isinstance(event, ErrorEvent):
+        print(f"  error: {event.message}", file=sys.stderr)
 
 
 def _cmd_trial(args: argparse.Namespace, run_settings: Callable[..., Any]) -> int:

@@ -37,7 +37,7 @@ def _wait_for_smoke(app: QApplication, window: MainWindow) -> None:
     smoke = window.smoke
     smoke.run_demo()
     deadline = time.monotonic() + SMOKE_TIMEOUT_S
-    while smoke.result is None and time.monotonic() < deadline:
+    while smoke.controller.result is None and time.monotonic() < deadline:
         _settle(app, 0.1)
 
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from html import escape
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QCloseEvent
@@ -34,9 +33,10 @@ from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.fit.settings import RunSettings
 from modelvet.engine.hardware import HardwareSpec
+from modelvet.engine.smoke.protocol import ChildEvent, StageEvent, TimedAnswer, TrialEvent
 from modelvet.engine.trial import store
 from modelvet.engine.trial.result import PromptOutcome, TrialResult
-from modelvet.engine.trial.run import Candidate, TrialRun, judged_event
+from modelvet.engine.trial.run import Candidate, ModelStarted, TrialRun, judged_event
 from modelvet.engine.trial.sets import TrialSet, bundled_sets, load_set
 from modelvet.gui.errors import error_text
 from modelvet.gui.widgets import buddy_label
@@ -59,7 +59,7 @@ CHOOSE = "Choose a file…"
 class _Relay(QObject):
     """Carries the child's events from the worker thread to the dialog's thread."""
 
-    said = Signal(dict)  # not `event`: QObject.event is a virtual
+    said = Signal(int, object)  # candidate index, event (not `event`: QObject.event is virtual)
 
 
 class TrialDialog(QDialog):
@@ -216,20 +216,19 @@ class TrialDialog(QDialog):
             self.run.cancel()
         self.status.setText("Cancelling…")
 
-    def _on_event(self, event: dict[str, Any]) -> None:
-        kind = event["event"]
-        if kind == "model":
+    def _on_event(self, model_index: int, event: ModelStarted | ChildEvent) -> None:
+        if isinstance(event, ModelStarted):
             self.status.setText(
-                f"Model {event['index'] + 1} of {event['of']}: "
-                f"{Path(event['file']).name} ({event['kv_cache_type']} KV)"
+                f"Model {model_index + 1} of {event.of}: "
+                f"{Path(event.file).name} ({event.kv_cache_type} KV)"
             )
-        elif kind == "stage":
-            self.status.setText(event.get("detail", ""))
-        elif kind == "trial" and self.trial_set is not None:
+        elif isinstance(event, StageEvent):
+            self.status.setText(event.detail)
+        elif isinstance(event, TrialEvent) and self.trial_set is not None:
             outcome = judged_event(self.trial_set, event)
             if outcome is not None:
-                self._put_row(event["model_index"], outcome)
-        if kind in ("trial", "fill"):
+                self._put_row(model_index, outcome)
+        if isinstance(event, TimedAnswer):  # a trial answer, or the answer at a filled context
             self.progress.setValue(min(99, 100 * self._done() // max(self._steps, 1)))
 
     def _done(self) -> int:

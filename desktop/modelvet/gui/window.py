@@ -25,7 +25,6 @@ from modelvet.engine.errors import ModelVetError
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.plan import Plan
 from modelvet.engine.profile import Profile, Security, load_profile, save_profile
-from modelvet.engine.smoke.result import SmokeResult
 from modelvet.engine.trial.result import TrialResult
 from modelvet.gui.controller import ProfileController
 from modelvet.gui.errors import error_text, show_error
@@ -66,7 +65,6 @@ class MainWindow(QMainWindow):
         self.export_job: Job | None = None
         self.plan_job: Job | None = None
         self.last_plan: Plan | None = None
-        self.last_smoke: SmokeResult | None = None
         self.last_trial: TrialResult | None = None  # marks change in place; the export has them
 
         self.welcome = WelcomePage(catalog, self.state.recent_profiles)
@@ -159,7 +157,6 @@ class MainWindow(QMainWindow):
         self.results.context_source = self.controller.memory_against_context
         self.controller.errorRaised.connect(self._show_in_status_bar)
         self.smoke.foldersChanged.connect(self._remember_folders)
-        self.smoke.finishedRun.connect(self._smoke_done)
         self.smoke.finishedTrial.connect(lambda result: setattr(self, "last_trial", result))
         self.export.exportRequested.connect(self.export_record)
         self.export.manifestRequested.connect(self.write_manifest)
@@ -304,9 +301,6 @@ class MainWindow(QMainWindow):
         if self.controller.profile.hardware is None:
             self.hardware.load(None, self.controller.detected)
 
-    def _smoke_done(self, result: SmokeResult) -> None:
-        self.last_smoke = result
-
     def _remember_folders(self, folders: list[str]) -> None:
         self.state.model_folders = list(folders)
 
@@ -318,7 +312,8 @@ class MainWindow(QMainWindow):
         if recommendation is None:
             self.export.show_failure(NO_RECOMMENDATION)
             return
-        catalog, smoke, plan, trial = self.catalog, self.last_smoke, self.last_plan, self.last_trial
+        catalog, plan, trial = self.catalog, self.last_plan, self.last_trial
+        smoke = self.smoke.controller.result  # the last smoke run's, if any
         self._run_export_job(
             lambda report: write_report(
                 recommendation,

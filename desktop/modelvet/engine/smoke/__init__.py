@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.fit import calibration
@@ -13,16 +12,34 @@ from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.smoke.check import PreLoad, check_before_load
 from modelvet.engine.smoke.probes import battery
-from modelvet.engine.smoke.protocol import BUILTIN_CHAT_FORMAT, SmokeRequest, settings_fields
+from modelvet.engine.smoke.protocol import (
+    BUILTIN_CHAT_FORMAT,
+    AnswerEvent,
+    BuffersEvent,
+    ChildEvent,
+    ErrorEvent,
+    LoadedEvent,
+    ResultEvent,
+    SmokeRequest,
+    StageEvent,
+    settings_fields,
+)
 from modelvet.engine.smoke.result import (
     SmokeResult,
     comparisons,
     measured_from,
     probe_results,
 )
-from modelvet.engine.smoke.runner import SmokeSession
+from modelvet.engine.smoke.runner import ChildOutcome, SmokeSession
 
-__all__ = ["SmokeResult", "build_request", "check_before_load", "run_smoke", "summarise"]
+__all__ = [
+    "ChildOutcome",
+    "SmokeResult",
+    "build_request",
+    "check_before_load",
+    "run_smoke",
+    "summarise",
+]
 
 
 def build_request(
@@ -52,11 +69,12 @@ def build_request(
     )
 
 
-def how_it_ended(exit_code: int | None, events: list[dict[str, Any]], stderr_tail: str) -> str:
+def how_it_ended(events: Sequence[ChildEvent], outcome: ChildOutcome) -> str:
     """Why a child that gave no result stopped: the signal that killed it, and when."""
-    stages = [e.get("stage") for e in events if e["event"] == "stage"]
+    stages = [e.stage for e in events if isinstance(e, StageEvent)]
     when = f" while {stages[-1]}" if stages else " before it said anything"
-    last = (stderr_tail.strip().splitlines()[-1:] or ["no output"])[0][:200]
+    last = (outcome.stderr_tail.strip().splitlines()[-1:] or ["no output"])[0][:200]
+    exit_code = outcome.exit_code
     if exit_code is not None and exit_code < 0:
         name = signal_name(-exit_code)
         cause = " (the system may have run out of memory)" if -exit_code == 9 else ""
@@ -72,22 +90,20 @@ def signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _template_note(pre: PreLoad, events: list[dict[str, Any]]) -> str | None:
+def _template_note(pre: PreLoad, events: Sequence[ChildEvent]) -> str | None:
     """Which built-in chat format stood in for a file that embeds no template."""
     if pre.facts.chat_template:
         return None
-    used = next((e.get("chat_format") for e in events if e["event"] == "loaded"), None)
+    used = next((e.chat_format for e in events if isinstance(e, LoadedEvent)), None)
     return (
         f"no chat template in the file: the built-in '{used or 'chatml'}' chat format for "
         f"{pre.facts.architecture} stood in"
     )
 
 
-def settings_mismatch(settings: RunSettings, events: list[dict[str, Any]]) -> list[str]:
+def settings_mismatch(settings: RunSettings, events: Sequence[ChildEvent]) -> list[str]:
     """Where llama.cpp says it ran other settings than the prediction describes."""
-    applied: dict[str, str] = next(
-        (e.get("applied", {}) for e in events if e["event"] == "buffers"), {}
-    )
+    applied = next((e.applied for e in events if isinstance(e, BuffersEvent)), {})
     expected = {
         "n_seq_max": str(settings.parallel_slots),
         "n_ubatch": str(settings.ubatch),
@@ -100,26 +116,32 @@ def settings_mismatch(settings: RunSettings, events: list[dict[str, Any]]) -> li
     ]
 
 
+def first_error(events: Sequence[ChildEvent]) -> str | None:
+    return next((e.message for e in events if isinstance(e, ErrorEvent)), None)
+
+
+def completed(events: Sequence[ChildEvent]) -> bool:
+    """The child said its run was complete."""
+    return any(isinstance(e, ResultEvent) for e in events)
+
+
 def summarise(
-    pre: PreLoad,
-    events: list[dict[str, Any]],
-    cancelled: bool = False,
-    timed_out: bool = False,
-    stderr_tail: str = "",
-    exit_code: int | None = None,
+    pre: PreLoad, events: Sequence[ChildEvent], outcome: ChildOutcome | None = None
 ) -> SmokeResult:
-    """The verdict on one run; `exit_code` is the child's (negative: killed by that signal)."""
+    """The verdict on one run, from the child's events and how it ended (`outcome`: None
+    while the child still runs, as an interactive one does after its result)."""
+    outcome = outcome or ChildOutcome()
+    cancelled, timed_out = outcome.cancelled, outcome.timed_out
     settings = pre.settings
     measured = measured_from(events)
     probes = probe_results(events)
-    errors = [e["message"] for e in events if e["event"] == "error"]
-    finished = any(e["event"] == "result" for e in events)
-    error = errors[0] if errors else None
-    if not finished and not (cancelled or timed_out) and error is None:
-        error = how_it_ended(exit_code, events, stderr_tail)
-    answered = any(e["event"] == "answer" for e in events)
+    finished = completed(events)
+    error = first_error(events)
+    if not finished and not outcome.stopped and error is None:
+        error = how_it_ended(events, outcome)
+    answered = any(isinstance(e, AnswerEvent) for e in events)
     generated = (measured.generated_tokens or 0) > 0 or answered
-    passed = finished and generated and error is None and not (cancelled or timed_out)
+    passed = finished and generated and error is None and not outcome.stopped
     probes_passed = sum(p.passed for p in probes)
     silent = bool(probes) and not any(p.answer.strip() for p in probes)
     if silent and passed:
@@ -168,7 +190,7 @@ def run_smoke(
     languages: list[str],
     prompt: str | None = None,
     force: bool = False,
-    on_event: Callable[[dict[str, Any]], None] | None = None,
+    on_event: Callable[[ChildEvent], None] | None = None,
     timeout_s: float = 600.0,
 ) -> SmokeResult:
     """The whole smoke test, headless. Bad input raises ModelVetError before any child starts."""
@@ -179,8 +201,6 @@ def run_smoke(
         timeout_s=timeout_s,
     )
     events = session.run()
-    result = summarise(
-        pre, events, session.cancelled, session.timed_out, session.stderr_tail, session.exit_code
-    )
+    result = summarise(pre, events, session.outcome)
     calibration.record_from_smoke(pre, result)
     return result

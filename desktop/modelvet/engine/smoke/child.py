@@ -22,9 +22,22 @@ from modelvet.engine.smoke.probes import judge
 from modelvet.engine.smoke.protocol import (
     BUILTIN_CHAT_FORMAT,
     PARENT_PID_VARIABLE,
+    AnswerEvent,
+    BuffersEvent,
+    ChildEvent,
+    ErrorEvent,
+    FillEvent,
     FillSpec,
+    LoadedEvent,
+    ProbeEvent,
     PromptLine,
+    ResultEvent,
     SmokeRequest,
+    StageEvent,
+    TimedAnswer,
+    TimingEvent,
+    TokenEvent,
+    TrialEvent,
     builtin_chat_format,
     encode,
     file_identity,
@@ -36,8 +49,8 @@ from modelvet.engine.template_sandbox import jinja_is_safe
 PR_SET_PDEATHSIG = 1
 
 
-def emit(event: str, **payload: Any) -> None:
-    sys.stdout.write(encode(event, **payload) + "\n")
+def emit(event: ChildEvent) -> None:
+    sys.stdout.write(encode(event) + "\n")
     sys.stdout.flush()
 
 
@@ -130,9 +143,13 @@ def load(request: SmokeRequest) -> Any:
     import llama_cpp
 
     # What the process holds before the model: the interpreter and llama.cpp's libraries.
-    emit("stage", stage="baseline", detail="runtime loaded", baseline_rss_bytes=current_rss_bytes())
+    emit(
+        StageEvent(
+            stage="baseline", detail="runtime loaded", baseline_rss_bytes=current_rss_bytes()
+        )
+    )
     kv_types = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type ids
-    emit("stage", stage="loading", detail=f"loading {os.path.basename(request.model_path)}")
+    emit(StageEvent(stage="loading", detail=f"loading {os.path.basename(request.model_path)}"))
     builtin = request.chat_format == BUILTIN_CHAT_FORMAT or (
         request.chat_format is None and not jinja_is_safe()
     )
@@ -162,21 +179,22 @@ def load(request: SmokeRequest) -> Any:
             lambda marker: len(llm.tokenize(marker.encode(), add_bos=False, special=True)) == 1,
         )
     text = "\n".join(log)
-    emit("buffers", mib=parse_buffers(text), applied=parse_applied(text))
+    emit(BuffersEvent(mib=parse_buffers(text), applied=parse_applied(text)))
     emit(
-        "loaded",
-        seconds=seconds,
-        n_ctx=llm.n_ctx(),
-        n_threads=llm.n_threads,
-        peak_rss_bytes=peak_rss_bytes(),
-        chat_format=llm.chat_format,
+        LoadedEvent(
+            seconds=seconds,
+            n_ctx=llm.n_ctx(),
+            n_threads=llm.n_threads,
+            peak_rss_bytes=peak_rss_bytes(),
+            chat_format=llm.chat_format,
+        )
     )
     return llm
 
 
 def measure_generation(llm: Any, request: SmokeRequest) -> None:
     """Prompt processing and greedy generation timed directly around llama.cpp's eval."""
-    emit("stage", stage="measuring", detail=f"generating {request.generate_tokens} tokens")
+    emit(StageEvent(stage="measuring", detail=f"generating {request.generate_tokens} tokens"))
     prompt = (
         "Write a short story about a lighthouse keeper who finds a message in a bottle. "
         "Describe the sea, the weather and the keeper's thoughts in detail."
@@ -199,13 +217,14 @@ def measure_generation(llm: Any, request: SmokeRequest) -> None:
         generated += 1
     gen_seconds = time.perf_counter() - gen_start
     emit(
-        "timing",
-        prompt_tokens=len(tokens),
-        prompt_seconds=prefill_seconds,
-        generated_tokens=generated,
-        generation_seconds=gen_seconds,
-        time_to_first_token_s=(first_token_at or gen_start) - start,
-        peak_rss_bytes=peak_rss_bytes(),
+        TimingEvent(
+            prompt_tokens=len(tokens),
+            prompt_seconds=prefill_seconds,
+            generated_tokens=generated,
+            generation_seconds=gen_seconds,
+            time_to_first_token_s=(first_token_at or gen_start) - start,
+            peak_rss_bytes=peak_rss_bytes(),
+        )
     )
 
 
@@ -230,11 +249,11 @@ def chat(llm: Any, prompt: str, max_tokens: int, stream: bool) -> tuple[str, int
         count += 1
         if stream:
             elapsed = time.perf_counter() - start
-            emit("token", text=piece, tokens=count, tokens_per_s=count / elapsed)
+            emit(TokenEvent(text=piece, tokens=count, tokens_per_s=count / elapsed))
     return "".join(parts), count, time.perf_counter() - start
 
 
-def timed_chat(llm: Any, prompt: str, max_tokens: int) -> dict[str, Any]:
+def timed_chat(llm: Any, prompt: str, max_tokens: int) -> TimedAnswer:
     """One greedy chat turn, timed by llama.cpp's own counters (prompt and decode), with the
     time to the first streamed piece of text."""
     from llama_cpp import llama_cpp as low_level
@@ -257,16 +276,16 @@ def timed_chat(llm: Any, prompt: str, max_tokens: int) -> dict[str, Any]:
         parts.append(piece)
     end = time.perf_counter()
     perf = low_level.llama_perf_context(llm.ctx)
-    return {
-        "answer": "".join(parts),
-        "prompt_tokens": int(perf.n_p_eval),
-        "prompt_seconds": perf.t_p_eval_ms / 1000,
-        "decode_tokens": int(perf.n_eval),
-        "decode_seconds": perf.t_eval_ms / 1000,
-        "time_to_first_token_s": (first_at or end) - start,
-        "seconds": end - start,
-        "peak_rss_bytes": peak_rss_bytes(),
-    }
+    return TimedAnswer(
+        answer="".join(parts),
+        prompt_tokens=int(perf.n_p_eval),
+        prompt_seconds=perf.t_p_eval_ms / 1000,
+        decode_tokens=int(perf.n_eval),
+        decode_seconds=perf.t_eval_ms / 1000,
+        time_to_first_token_s=(first_at or end) - start,
+        seconds=end - start,
+        peak_rss_bytes=peak_rss_bytes(),
+    )
 
 
 def filled_prompt(llm: Any, fill: FillSpec, budget_tokens: int) -> str:
@@ -285,7 +304,7 @@ def filled_prompt(llm: Any, fill: FillSpec, budget_tokens: int) -> str:
     return f"{before}\n\n{fill.needle}\n\n{after}\n\n{fill.question}"
 
 
-def fill_and_ask(llm: Any, fill: FillSpec) -> dict[str, Any]:
+def fill_and_ask(llm: Any, fill: FillSpec) -> FillEvent:
     """Ask the question at the end of a context filled to its size, less the answer's room
     and the chat template's; a template longer than that margin gets a second, shorter try."""
     n_ctx = llm.n_ctx()
@@ -293,7 +312,7 @@ def fill_and_ask(llm: Any, fill: FillSpec) -> dict[str, Any]:
     for _ in range(3):
         prompt = filled_prompt(llm, fill, n_ctx - fill.answer_tokens - margin)
         try:
-            return {"n_ctx": n_ctx, **timed_chat(llm, prompt, fill.answer_tokens)}
+            return FillEvent(n_ctx=n_ctx, **dict(timed_chat(llm, prompt, fill.answer_tokens)))
         except ValueError as error:  # llama-cpp-python: "Requested tokens … exceed context"
             if "exceed" not in str(error):
                 raise
@@ -303,11 +322,11 @@ def fill_and_ask(llm: Any, fill: FillSpec) -> dict[str, Any]:
 
 def run_trial(llm: Any, request: SmokeRequest) -> None:
     for item in request.trial:
-        emit("stage", stage="trial", detail=item.id)
-        emit("trial", id=item.id, **timed_chat(llm, item.prompt, item.max_tokens))
+        emit(StageEvent(stage="trial", detail=item.id))
+        emit(TrialEvent(id=item.id, **dict(timed_chat(llm, item.prompt, item.max_tokens))))
     if request.fill is not None:
-        emit("stage", stage="fill", detail=f"filling the context to {llm.n_ctx()} tokens")
-        emit("fill", **fill_and_ask(llm, request.fill))
+        emit(StageEvent(stage="fill", detail=f"filling the context to {llm.n_ctx()} tokens"))
+        emit(fill_and_ask(llm, request.fill))
 
 
 def run(request: SmokeRequest) -> None:
@@ -316,25 +335,26 @@ def run(request: SmokeRequest) -> None:
         run_trial(llm, request)
     elif request.prompt is not None:
         text, count, seconds = chat(llm, request.prompt, request.max_prompt_tokens, stream=True)
-        emit("answer", text=text, tokens=count, seconds=seconds)
+        emit(AnswerEvent(text=text, tokens=count, seconds=seconds))
     else:
         measure_generation(llm, request)
         for probe in request.probes:
-            emit("stage", stage="probe", detail=probe.id)
+            emit(StageEvent(stage="probe", detail=probe.id))
             text, count, seconds = chat(llm, probe.prompt, probe.max_tokens, stream=False)
             passed, why = judge(probe, text)
             emit(
-                "probe",
-                id=probe.id,
-                task=probe.task,
-                prompt=probe.prompt,
-                answer=text,
-                passed=passed,
-                why=why,
-                tokens=count,
-                seconds=seconds,
+                ProbeEvent(
+                    id=probe.id,
+                    task=probe.task,
+                    prompt=probe.prompt,
+                    answer=text,
+                    passed=passed,
+                    why=why,
+                    tokens=count,
+                    seconds=seconds,
+                )
             )
-    emit("result", peak_rss_bytes=peak_rss_bytes())
+    emit(ResultEvent(peak_rss_bytes=peak_rss_bytes()))
     if request.interactive:
         serve_prompts(llm)
 
@@ -345,10 +365,10 @@ def serve_prompts(llm: Any) -> None:
         try:
             asked = PromptLine.model_validate_json(line)
         except ValueError as error:
-            emit("error", stage="prompt", message=f"bad prompt line: {error}")
+            emit(ErrorEvent(stage="prompt", message=f"bad prompt line: {error}"))
             continue
         text, count, seconds = chat(llm, asked.prompt, asked.max_tokens, stream=True)
-        emit("answer", text=text, tokens=count, seconds=seconds)
+        emit(AnswerEvent(text=text, tokens=count, seconds=seconds))
 
 
 def die_with_parent() -> None:
@@ -369,12 +389,12 @@ def main() -> int:
     try:
         request = SmokeRequest.model_validate_json(line)
     except ValueError as error:
-        emit("error", stage="request", message=f"bad request: {error}")
+        emit(ErrorEvent(stage="request", message=f"bad request: {error}"))
         return 2
     try:
         run(request)
     except Exception as error:  # report any failure of llama.cpp as an event, then exit 1
-        emit("error", stage="run", message=f"{type(error).__name__}: {error}")
+        emit(ErrorEvent(stage="run", message=f"{type(error).__name__}: {error}"))
         return 1
     return 0
 

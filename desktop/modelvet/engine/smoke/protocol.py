@@ -6,16 +6,14 @@ import json
 import os
 import re
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from modelvet.engine.fit.settings import RunSettings
 
 # The environment variable that tells the child which process started it (see child.py).
 PARENT_PID_VARIABLE = "MODELVET_PARENT_PID"
-EVENTS = ("stage", "buffers", "loaded", "timing", "probe", "token", "answer", "result", "error")
-TRIAL_EVENTS = ("trial", "fill")  # a trial's answers, and the answer at a filled context
 
 
 class SmokeRequest(BaseModel):
@@ -144,19 +142,186 @@ def builtin_chat_format(architecture: str | None, is_one_token: Callable[[str], 
     return ARCHITECTURE_FORMATS.get(architecture or "", "chatml")
 
 
-def encode(event: str, **payload: Any) -> str:
-    return json.dumps({"event": event, **payload}, ensure_ascii=False)
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
-def decode(line: str) -> dict[str, Any] | None:
-    """A child's line as a dict, or None for anything that is not one of our events."""
+class StageEvent(_Event):
+    """The child moved on: baseline (with the process's size before the model), loading,
+    measuring, probe, trial, fill."""
+
+    event: Literal["stage"] = "stage"
+    stage: str
+    detail: str = ""
+    baseline_rss_bytes: int | None = None
+
+
+class BuffersEvent(_Event):
+    """llama.cpp's own load log, read: buffer sizes in MiB and the settings it applied."""
+
+    event: Literal["buffers"] = "buffers"
+    mib: dict[str, float]
+    applied: dict[str, str] = {}
+
+
+class LoadedEvent(_Event):
+    event: Literal["loaded"] = "loaded"
+    seconds: float
+    n_ctx: int
+    n_threads: int
+    peak_rss_bytes: int
+    chat_format: str | None
+
+
+class TimingEvent(_Event):
+    """Prompt processing and greedy generation, timed around llama.cpp's eval."""
+
+    event: Literal["timing"] = "timing"
+    prompt_tokens: int
+    prompt_seconds: float
+    generated_tokens: int
+    generation_seconds: float
+    time_to_first_token_s: float
+    peak_rss_bytes: int
+
+
+class ProbeResult(BaseModel):
+    """One probe, asked and judged (as the child says it, and as a result keeps it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    task: str
+    prompt: str
+    answer: str
+    passed: bool
+    why: str
+    tokens: int
+    seconds: float
+
+
+class ProbeEvent(ProbeResult):
+    event: Literal["probe"] = "probe"
+
+
+class TokenEvent(_Event):
+    """A streamed piece of an answer, with the count and rate so far."""
+
+    event: Literal["token"] = "token"
+    text: str
+    tokens: int
+    tokens_per_s: float
+
+
+class AnswerEvent(_Event):
+    """A whole answer to a prompt (after its `token` events)."""
+
+    event: Literal["answer"] = "answer"
+    text: str
+    tokens: int
+    seconds: float
+
+
+class ResultEvent(_Event):
+    """The run is complete (an interactive child then waits for prompts)."""
+
+    event: Literal["result"] = "result"
+    peak_rss_bytes: int
+
+
+class ErrorEvent(_Event):
+    """What went wrong, and at which stage (request, run, prompt; start and protocol are the
+    parent's own: the child could not be started, or said something unreadable)."""
+
+    event: Literal["error"] = "error"
+    stage: str | None = None
+    message: str
+
+
+class TimedAnswer(_Event):
+    """One greedy chat turn timed by llama.cpp's own counters (prompt and decode)."""
+
+    answer: str
+    prompt_tokens: int
+    prompt_seconds: float
+    decode_tokens: int
+    decode_seconds: float
+    time_to_first_token_s: float
+    seconds: float
+    peak_rss_bytes: int
+
+
+class TrialEvent(TimedAnswer):
+    """A trial prompt's answer and timings."""
+
+    event: Literal["trial"] = "trial"
+    id: str
+
+
+class FillEvent(TimedAnswer):
+    """The answer to the question asked with the context filled to `n_ctx`."""
+
+    event: Literal["fill"] = "fill"
+    n_ctx: int
+
+
+ChildEvent = Annotated[
+    StageEvent
+    | BuffersEvent
+    | LoadedEvent
+    | TimingEvent
+    | ProbeEvent
+    | TokenEvent
+    | AnswerEvent
+    | ResultEvent
+    | ErrorEvent
+    | TrialEvent
+    | FillEvent,
+    Field(discriminator="event"),
+]
+EVENT_TYPES: tuple[type[_Event], ...] = get_args(get_args(ChildEvent)[0])
+_CHILD_EVENT: TypeAdapter[ChildEvent] = TypeAdapter(ChildEvent)
+
+
+class Unreadable(BaseModel):
+    """A line on the child's stdout that is not one of its events (text some library printed,
+    or an event this parent does not know): kept as output, never taken for an event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: str
+
+
+def encode(event: ChildEvent) -> str:
+    """One event as its JSON line: the fields it was given (a field left at its default and
+    never set, such as a stage's baseline, is not written)."""
+    fields = event.model_dump(mode="json", exclude_unset=True, exclude={"event"})
+    return json.dumps({"event": event.event, **fields}, ensure_ascii=False)
+
+
+def decode(line: str) -> ChildEvent | Unreadable:
+    """A line of the child's as its typed event. One of our events with missing or wrong
+    fields is an ErrorEvent (stage "protocol") saying so; anything else is Unreadable."""
     try:
         value = json.loads(line)
     except json.JSONDecodeError:
-        return None
-    if isinstance(value, dict) and value.get("event") in (*EVENTS, *TRIAL_EVENTS):
-        return value
-    return None
+        return Unreadable(line=line)
+    if not isinstance(value, dict) or value.get("event") not in _EVENT_NAMES:
+        return Unreadable(line=line)
+    try:
+        return _CHILD_EVENT.validate_python(value)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'][1:]) or 'event'}: {item['msg']}"
+            for item in error.errors()
+        )
+        return ErrorEvent(
+            stage="protocol",
+            message=f"the model process sent an unreadable '{value['event']}' event: {problems}",
+        )
+
+
+_EVENT_NAMES = frozenset(model.model_fields["event"].default for model in EVENT_TYPES)
 
 
 # llama.cpp's own report of what it allocated, as it prints when loading a model.

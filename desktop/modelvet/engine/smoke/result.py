@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from modelvet.engine.smoke.protocol import (
+    BuffersEvent,
+    ChildEvent,
+    LoadedEvent,
+    ProbeEvent,
+    ProbeResult,
+    ResultEvent,
+    StageEvent,
+    TimedAnswer,
+    TimingEvent,
+)
 
 MIB = 2**20
 
@@ -22,19 +35,6 @@ class Comparison(BaseModel):
         if self.predicted and self.measured:
             return self.measured / self.predicted
         return None
-
-
-class ProbeResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    task: str
-    prompt: str
-    answer: str
-    passed: bool
-    why: str
-    tokens: int
-    seconds: float
 
 
 class Measured(BaseModel):
@@ -78,30 +78,27 @@ class SmokeResult(BaseModel):
         return data
 
 
-def measured_from(events: list[dict[str, Any]]) -> Measured:
+def measured_from(events: Sequence[ChildEvent]) -> Measured:
     measured = Measured()
     for event in events:
-        kind = event["event"]
-        if kind == "stage" and "baseline_rss_bytes" in event:
-            measured.baseline_rss_bytes = event["baseline_rss_bytes"]
-        elif kind == "buffers":
-            measured.buffers_mib = event["mib"]
-        elif kind == "loaded":
-            measured.load_seconds = event["seconds"]
-            measured.loaded_rss_bytes = event["peak_rss_bytes"]
-        elif kind == "timing":
-            measured.prompt_tokens = event["prompt_tokens"]
-            measured.prompt_tokens_per_s = event["prompt_tokens"] / max(
-                event["prompt_seconds"], 1e-9
-            )
-            measured.generated_tokens = event["generated_tokens"]
-            if event["generated_tokens"]:
-                measured.generation_tokens_per_s = event["generated_tokens"] / max(
-                    event["generation_seconds"], 1e-9
+        if isinstance(event, StageEvent) and event.baseline_rss_bytes is not None:
+            measured.baseline_rss_bytes = event.baseline_rss_bytes
+        elif isinstance(event, BuffersEvent):
+            measured.buffers_mib = event.mib
+        elif isinstance(event, LoadedEvent):
+            measured.load_seconds = event.seconds
+            measured.loaded_rss_bytes = event.peak_rss_bytes
+        elif isinstance(event, TimingEvent):
+            measured.prompt_tokens = event.prompt_tokens
+            measured.prompt_tokens_per_s = event.prompt_tokens / max(event.prompt_seconds, 1e-9)
+            measured.generated_tokens = event.generated_tokens
+            if event.generated_tokens:
+                measured.generation_tokens_per_s = event.generated_tokens / max(
+                    event.generation_seconds, 1e-9
                 )
-            measured.time_to_first_token_s = event["time_to_first_token_s"]
-        if "peak_rss_bytes" in event:
-            measured.peak_rss_bytes = max(measured.peak_rss_bytes or 0, event["peak_rss_bytes"])
+            measured.time_to_first_token_s = event.time_to_first_token_s
+        if isinstance(event, (LoadedEvent, TimingEvent, ResultEvent, TimedAnswer)):
+            measured.peak_rss_bytes = max(measured.peak_rss_bytes or 0, event.peak_rss_bytes)
     return measured
 
 
@@ -153,6 +150,9 @@ def comparisons(predicted: dict[str, Any], measured: Measured) -> list[Compariso
     return rows
 
 
-def probe_results(events: list[dict[str, Any]]) -> list[ProbeResult]:
-    fields = ProbeResult.model_fields
-    return [ProbeResult(**{k: e[k] for k in fields}) for e in events if e["event"] == "probe"]
+def probe_results(events: Sequence[ChildEvent]) -> list[ProbeResult]:
+    return [
+        ProbeResult(**event.model_dump(exclude={"event"}))
+        for event in events
+        if isinstance(event, ProbeEvent)
+    ]

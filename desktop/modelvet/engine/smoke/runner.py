@@ -2,7 +2,8 @@
 
 The GUI drives the same child through QProcess; this module's `SmokeSession` is the headless
 driver for the CLI and tests: it starts the child in its own process group, reads its JSON
-lines, and can cancel (kill the group) or time out. The parent never imports llama_cpp.
+lines, and can cancel or time out (SIGTERM to the group, SIGKILL after CANCEL_GRACE_S). Both
+drivers end with the same `ChildOutcome`. The parent never imports llama_cpp.
 """
 
 from __future__ import annotations
@@ -15,12 +16,45 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import IO
 
-from modelvet.engine.smoke.protocol import PARENT_PID_VARIABLE, SmokeRequest, decode
+from modelvet.engine.smoke.protocol import (
+    PARENT_PID_VARIABLE,
+    ChildEvent,
+    SmokeRequest,
+    Unreadable,
+    decode,
+)
 
-CANCEL_GRACE_S = 1.0
+CANCEL_GRACE_S = 1.0  # after SIGTERM, the child has this long to go before SIGKILL
 POLL_S = 0.1
+STDERR_TAIL_LINES = 20  # of the child's own output, kept to say why it ended
+
+
+@dataclass(frozen=True)
+class ChildOutcome:
+    """How a child process ended, as both drivers (this one and the GUI's) report it."""
+
+    cancelled: bool = False
+    timed_out: bool = False
+    exit_code: int | None = None  # negative: killed by that signal; None: not ended (or started)
+    stderr_tail: str = ""  # its last lines of output that were not events
+
+    @property
+    def stopped(self) -> bool:
+        """Stopped by the parent (Cancel or the timeout), rather than ending by itself."""
+        return self.cancelled or self.timed_out
+
+
+def keep_tail(tail: str, more: str) -> str:
+    """`tail` and then `more`, cut to the last STDERR_TAIL_LINES lines."""
+    return "".join((tail + more).splitlines(keepends=True)[-STDERR_TAIL_LINES:])
+
+
+def unreadable_output(line: Unreadable) -> str:
+    """A stdout line that was no event, as it joins the child's other output."""
+    return f"stdout: {line.line.rstrip()}\n"
 
 
 CHILD_FLAG = "--smoke-child"
@@ -53,20 +87,34 @@ class SmokeSession:
     def __init__(
         self,
         request: SmokeRequest,
-        on_event: Callable[[dict[str, Any]], None],
+        on_event: Callable[[ChildEvent], None],
         timeout_s: float = 600.0,
     ) -> None:
         self.request = request
         self.on_event = on_event
         self.timeout_s = timeout_s
-        self.events: list[dict[str, Any]] = []
-        self.stderr_tail = ""
-        self.cancelled = False
-        self.timed_out = False
-        self.exit_code: int | None = None
+        self.events: list[ChildEvent] = []
+        self._tail = ""
+        self._tail_lock = threading.Lock()  # the stderr thread and this one both add to it
+        self._cancelled = False
+        self._timed_out = False
+        self._exit_code: int | None = None
         self._process: subprocess.Popen[str] | None = None
 
-    def run(self) -> list[dict[str, Any]]:
+    @property
+    def outcome(self) -> ChildOutcome:
+        return ChildOutcome(self._cancelled, self._timed_out, self._exit_code, self._tail)
+
+    def _keep(self, output: str) -> None:
+        with self._tail_lock:
+            self._tail = keep_tail(self._tail, output)
+
+    def _drain(self, stderr: IO[str]) -> None:
+        for line in stderr:
+            self._keep(line)
+
+    def run(self) -> list[ChildEvent]:
+        """Runs the child to its end; its events, in order (`outcome` says how it ended)."""
         self._process = subprocess.Popen(
             child_command(),
             stdin=subprocess.PIPE,
@@ -81,9 +129,8 @@ class SmokeSession:
         assert self._process.stdin and self._process.stdout and self._process.stderr
         self._process.stdin.write(self.request.model_dump_json() + "\n")
         self._process.stdin.close()
-        stderr_lines: list[str] = []
         stderr, stdout = self._process.stderr, self._process.stdout
-        drain = threading.Thread(target=lambda: stderr_lines.extend(stderr), daemon=True)
+        drain = threading.Thread(target=self._drain, args=(stderr,), daemon=True)
         drain.start()
         # The child's lines are read on a thread and handed over through a queue that the
         # calling thread polls: a thread blocked in read() may never see a Ctrl-C that the
@@ -95,30 +142,33 @@ class SmokeSession:
         watchdog.start()
         try:
             while (line := _next_line(lines)) is not None:
+                if not line.strip():
+                    continue
                 event = decode(line)
-                if event is not None:
-                    self.events.append(event)
-                    self.on_event(event)
+                if isinstance(event, Unreadable):
+                    self._keep(unreadable_output(event))
+                    continue
+                self.events.append(event)
+                self.on_event(event)
         except BaseException:  # Ctrl-C, or a failing on_event: the child must not outlive us
-            self.cancelled = True
+            self._cancelled = True
             self._kill()
             raise
         finally:
             watchdog.cancel()
-            self.exit_code = self._process.wait()
+            self._exit_code = self._process.wait()
             drain.join(timeout=2)
             pump.join(timeout=2)
-            self.stderr_tail = "".join(stderr_lines[-20:])
             for pipe in (stdout, stderr):  # the child is gone: its pipes are ours to close
                 pipe.close()
         return self.events
 
     def _on_timeout(self) -> None:
-        self.timed_out = True
+        self._timed_out = True
         self._kill()
 
     def cancel(self) -> None:
-        self.cancelled = True
+        self._cancelled = True
         self._kill()
 
     def _kill(self) -> None:

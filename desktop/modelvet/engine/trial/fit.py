@@ -3,11 +3,9 @@ and what that cost against the prediction."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from modelvet.engine.fit.single import predict_one
 from modelvet.engine.smoke.check import PreLoad
-from modelvet.engine.smoke.protocol import FillSpec
+from modelvet.engine.smoke.protocol import FillEvent, FillSpec
 from modelvet.engine.smoke.result import MIB, Measured
 from modelvet.engine.trial.result import FitProof, rate
 from modelvet.engine.trial.sets import TrialSet
@@ -34,13 +32,13 @@ def fill_spec(trial_set: TrialSet) -> FillSpec:
 def fit_proof(
     pre: PreLoad,
     measured: Measured,
-    fill: dict[str, Any] | None,
+    fill: FillEvent | None,
     error: str | None,
     requested_context_tokens: int,
 ) -> FitProof:
     """What the filled run proved; never more than the context that was asked for."""
     settings = pre.settings
-    context = fill["n_ctx"] if fill else settings.context_tokens
+    context = fill.n_ctx if fill else settings.context_tokens
     at_depth = predict_one(
         pre.facts.architecture_row(), settings, pre.hardware, depth_tokens=context
     )
@@ -49,9 +47,9 @@ def fit_proof(
     if measured.peak_rss_bytes and measured.baseline_rss_bytes is not None:
         peak = measured.peak_rss_bytes - measured.baseline_rss_bytes
     kv_mib = measured.buffers_mib.get("kv")
-    filled = fill["prompt_tokens"] + fill["decode_tokens"] if fill else None
-    answered = bool(fill and fill["answer"].strip())
-    found = NEEDLE_CODE in fill["answer"] if fill else None
+    filled = fill.prompt_tokens + fill.decode_tokens if fill else None
+    answered = bool(fill and fill.answer.strip())
+    found = NEEDLE_CODE in fill.answer if fill else None
     fits = (
         answered
         and filled is not None
@@ -72,14 +70,14 @@ def fit_proof(
         measured_buffers_bytes=int(buffers * MIB) if buffers else None,
         predicted_kv_cache_bytes=pre.predicted.get("kv_cache_bytes"),
         measured_kv_cache_bytes=int(kv_mib * MIB) if kv_mib is not None else None,
-        prompt_tokens_per_s=rate(fill["prompt_tokens"], fill["prompt_seconds"]) if fill else None,
+        prompt_tokens_per_s=rate(fill.prompt_tokens, fill.prompt_seconds) if fill else None,
         decode_tokens_per_s_at_depth=(
-            rate(fill["decode_tokens"], fill["decode_seconds"]) if fill else None
+            rate(fill.decode_tokens, fill.decode_seconds) if fill else None
         ),
         predicted_decode_tokens_per_s_at_depth=at_depth.get("predicted_tokens_per_s"),
-        time_to_first_token_s=fill["time_to_first_token_s"] if fill else None,
+        time_to_first_token_s=fill.time_to_first_token_s if fill else None,
         needle_found=found,
-        needle_answer=fill["answer"] if fill else "",
+        needle_answer=fill.answer if fill else "",
         verdict="",
     )
     return proof.model_copy(update={"verdict": _verdict(proof, error)})

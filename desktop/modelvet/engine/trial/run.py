@@ -11,23 +11,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import CheckFailed
 from modelvet.engine.fit.settings import RunSettings
 from modelvet.engine.hardware import HardwareSpec
-from modelvet.engine.smoke import build_request, how_it_ended
+from modelvet.engine.smoke import build_request, completed, first_error, how_it_ended
 from modelvet.engine.smoke.check import PreLoad, check_before_load
-from modelvet.engine.smoke.protocol import TrialPrompt
-from modelvet.engine.smoke.result import measured_from
-from modelvet.engine.smoke.runner import SmokeSession
+from modelvet.engine.smoke.protocol import ChildEvent, FillEvent, TrialEvent, TrialPrompt
+from modelvet.engine.smoke.result import Measured, measured_from
+from modelvet.engine.smoke.runner import ChildOutcome, SmokeSession
 from modelvet.engine.trial.checks import judge
 from modelvet.engine.trial.fit import fill_spec, fit_proof
 from modelvet.engine.trial.result import ModelTrial, PromptOutcome, TrialResult, rate, totals
-from modelvet.engine.trial.sets import TrialSet
+from modelvet.engine.trial.sets import TrialItem, TrialSet
 
-Events = Callable[[dict[str, Any]], None]
+
+@dataclass(frozen=True)
+class ModelStarted:
+    """The run's own event, before a candidate's child events: the next of `of` candidates."""
+
+    of: int
+    file: str
+    kv_cache_type: str
+
+
+# Told (candidate index, event) as the run goes: ModelStarted, then that child's events.
+Events = Callable[[int, ModelStarted | ChildEvent], None]
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ class TrialRun:
         self.hardware = hardware
         self.fill = fill
         self.force = force
-        self.on_event = on_event or (lambda event: None)
+        self.on_event = on_event or (lambda index, event: None)
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
         self._session: SmokeSession | None = None
@@ -70,15 +80,8 @@ class TrialRun:
         for index, (candidate, pre) in enumerate(zip(self.candidates, checked, strict=True)):
             if self.cancelled:
                 break
-            self.on_event(
-                {
-                    "event": "model",
-                    "index": index,
-                    "file": str(candidate.path),
-                    "kv_cache_type": candidate.settings.kv_cache_type,
-                    "of": len(self.candidates),
-                }
-            )
+            kv = candidate.settings.kv_cache_type
+            self.on_event(index, ModelStarted(len(self.candidates), str(candidate.path), kv))
             models.append(self._run_one(index, candidate, pre))
         return TrialResult(
             set_name=self.trial_set.name,
@@ -121,8 +124,8 @@ class TrialRun:
             }
         )
 
-        def relay(event: dict[str, Any]) -> None:
-            self.on_event({**event, "model_index": index})
+        def relay(event: ChildEvent) -> None:
+            self.on_event(index, event)
 
         with self._lock:
             if self.cancelled:
@@ -131,37 +134,32 @@ class TrialRun:
         events = session.run()
         with self._lock:
             self._session = None
-        return self._summarise(pre, events, session, candidate.settings.context_tokens)
+        return self._summarise(pre, events, session.outcome, candidate.settings.context_tokens)
 
     def _summarise(
         self,
         pre: PreLoad,
-        events: list[dict[str, Any]],
-        session: SmokeSession,
+        events: list[ChildEvent],
+        outcome: ChildOutcome,
         requested_context_tokens: int,
     ) -> ModelTrial:
-        items = {item.id: item for item in self.trial_set.prompts}
-        prompts = [
-            _outcome(items[e["id"]], e)
-            for e in events
-            if e["event"] == "trial" and e.get("id") in items
-        ]
+        judged = (judged_event(self.trial_set, e) for e in events if isinstance(e, TrialEvent))
+        prompts = [outcome for outcome in judged if outcome is not None]
         measured = measured_from(events)
-        completed = any(e["event"] == "result" for e in events)
-        errors = [e["message"] for e in events if e["event"] == "error"]
-        error = errors[0] if errors else None
-        if session.cancelled:
+        finished = completed(events)
+        error = first_error(events)
+        if outcome.cancelled:
             error = "cancelled: the model process was stopped"
-        elif session.timed_out:
+        elif outcome.timed_out:
             error = "timed out: the model process was stopped"
-        elif not completed and error is None:
-            error = how_it_ended(session.exit_code, events, session.stderr_tail)
+        elif not finished and error is None:
+            error = how_it_ended(events, outcome)
         peak = (
             measured.peak_rss_bytes - measured.baseline_rss_bytes
             if measured.peak_rss_bytes and measured.baseline_rss_bytes is not None
             else None
         )
-        fill_event = next((e for e in events if e["event"] == "fill"), None)
+        fill_event = next((e for e in events if isinstance(e, FillEvent)), None)
         return ModelTrial(
             file=str(pre.facts.path),
             sha256=pre.sha256,
@@ -175,38 +173,36 @@ class TrialRun:
             fit=fit_proof(pre, measured, fill_event, error, requested_context_tokens)
             if self.fill
             else None,
-            completed=completed and not (session.cancelled or session.timed_out),
+            completed=finished and not outcome.stopped,
             error=error,
         )
 
 
-def _outcome(item: Any, event: dict[str, Any]) -> PromptOutcome:
-    passed, why = judge(item.check, event["answer"])
+def _outcome(item: TrialItem, event: TrialEvent) -> PromptOutcome:
+    passed, why = judge(item.check, event.answer)
     return PromptOutcome(
         id=item.id,
         prompt=item.prompt,
         check=item.check.type,
-        answer=event["answer"],
+        answer=event.answer,
         passed=passed,
         why=why,
-        prompt_tokens=event["prompt_tokens"],
-        prompt_tokens_per_s=rate(event["prompt_tokens"], event["prompt_seconds"]),
-        decode_tokens=event["decode_tokens"],
-        decode_tokens_per_s=rate(event["decode_tokens"], event["decode_seconds"]),
-        time_to_first_token_s=event["time_to_first_token_s"],
-        seconds=event["seconds"],
+        prompt_tokens=event.prompt_tokens,
+        prompt_tokens_per_s=rate(event.prompt_tokens, event.prompt_seconds),
+        decode_tokens=event.decode_tokens,
+        decode_tokens_per_s=rate(event.decode_tokens, event.decode_seconds),
+        time_to_first_token_s=event.time_to_first_token_s,
+        seconds=event.seconds,
     )
 
 
-def judged_event(trial_set: TrialSet, event: dict[str, Any]) -> PromptOutcome | None:
-    """A child's `trial` event as a judged outcome (for views that fill as answers arrive)."""
-    item = next((p for p in trial_set.prompts if p.id == event.get("id")), None)
-    return _outcome(item, event) if item is not None and event["event"] == "trial" else None
+def judged_event(trial_set: TrialSet, event: TrialEvent) -> PromptOutcome | None:
+    """A child's trial answer as a judged outcome (for views that fill as answers arrive)."""
+    item = next((p for p in trial_set.prompts if p.id == event.id), None)
+    return _outcome(item, event) if item is not None else None
 
 
 def _not_run(candidate: Candidate, reason: str, pre: PreLoad | None = None) -> ModelTrial:
-    from modelvet.engine.smoke.result import Measured
-
     return ModelTrial(
         file=str(candidate.path),
         sha256=pre.sha256 if pre else None,

@@ -32,27 +32,21 @@ from PySide6.QtWidgets import (
 )
 
 from modelvet.engine.catalog.loader import Catalog
-from modelvet.engine.errors import ModelVetError
-from modelvet.engine.fit import calibration
-from modelvet.engine.fit.memory import RunSettings
-from modelvet.engine.hardware import HardwareSpec, detect
+from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.profile import Profile
-from modelvet.engine.smoke import build_request, check_before_load, history, summarise
 from modelvet.engine.smoke.check import PreLoad
 from modelvet.engine.smoke.discover import FoundModel, demo_model, discover
 from modelvet.engine.smoke.result import SmokeResult
 from modelvet.engine.vocabulary import format_bytes
-from modelvet.gui.errors import error_text
-from modelvet.gui.smoke_process import SmokeProcess
+from modelvet.gui.smoke_controller import BUSY, SmokeController
 from modelvet.gui.widgets import buddy_label, heading, hint
-from modelvet.gui.workers import Job
-
-_STAGES = {"baseline": 5, "loading": 10, "measuring": 40, "probe": 60}
 
 
 class SmokePage(QWidget):
+    """Renders its `controller` (which runs the smoke test and keeps the last result) and
+    forwards what the user does to it."""
+
     title = "Smoke test"
-    finishedRun = Signal(object)  # SmokeResult
     finishedTrial = Signal(object)  # TrialResult, from the trial dialog
     foldersChanged = Signal(list)
 
@@ -60,14 +54,7 @@ class SmokePage(QWidget):
         super().__init__(parent)
         self.catalog = catalog
         self.folders = list(folders)
-        self.profile = Profile()
-        self.hardware: HardwareSpec | None = None
-        self.job: Job | None = None
-        self.process: SmokeProcess | None = None
-        self.pre: PreLoad | None = None
-        self.settings: RunSettings | None = None
-        self.result: SmokeResult | None = None
-        self._probes_total = 0
+        self.controller = SmokeController(catalog, self)
         layout = QVBoxLayout(self)
         layout.addWidget(
             heading(
@@ -84,6 +71,19 @@ class SmokePage(QWidget):
         split.setStretchFactor(1, 3)
         layout.addWidget(split, 1)
         self._searched = False  # model folders are walked when the step is first shown
+        self._connect()
+
+    def _connect(self) -> None:
+        run = self.controller
+        run.started.connect(self._clear)
+        run.statusChanged.connect(self.status.setText)
+        run.progressChanged.connect(self._show_progress)
+        run.refused.connect(self._show_refused)
+        run.stoppedBeforeLoad.connect(self._show_stopped_before_load)
+        run.checked.connect(self._show_checks)
+        run.answerStreamed.connect(self._show_piece)
+        run.finished.connect(self.show_result)
+        run.stateChanged.connect(self._sync_buttons)
 
     def showEvent(self, event: QShowEvent) -> None:
         if not self._searched:
@@ -231,20 +231,15 @@ class SmokePage(QWidget):
         self.run_button.setEnabled(not busy and bool(self.files.selectedItems()))
         self.demo_button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
-        alive = self.process is not None and self.process.is_running() and self.result is not None
-        self.send.setEnabled(alive)
+        self.send.setEnabled(self.controller.can_ask())
 
     def busy(self) -> bool:
-        running = self.job is not None and self.job.is_running()
-        return running or (
-            self.process is not None and self.process.is_running() and self.result is None
-        )
+        return self.controller.busy()
 
-    # --- running -------------------------------------------------------------------------
+    # --- running: the controller runs, this page shows -------------------------------------
 
     def set_context(self, profile: Profile, hardware: HardwareSpec | None) -> None:
-        self.profile = profile
-        self.hardware = hardware
+        self.controller.set_context(profile, hardware)
         self.context.setValue(min(profile.capability.context_tokens, 32768))
 
     def run_demo(self) -> None:
@@ -258,129 +253,40 @@ class SmokePage(QWidget):
             self.start(Path(items[0].data(Qt.ItemDataRole.UserRole)))
 
     def start(self, path: Path) -> None:
-        if self.busy():
-            return
-        self._close_process()
-        self.result = None
+        self.controller.start(path, self.context.value(), self.force.isChecked())
+
+    def cancel(self) -> None:
+        self.controller.cancel()
+
+    def shutdown(self) -> None:
+        """Window closing: stop the child and wait for the verification thread."""
+        self.controller.shutdown()
+
+    def _clear(self) -> None:
         self.table.setRowCount(0)
         self.report.clear()
         self.answer.clear()
         self.verdict.setText("")
-        self.settings = self.profile.capability.run_settings().with_context(self.context.value())
-        settings, force, catalog = self.settings, self.force.isChecked(), self.catalog
-        hardware = self.hardware if self.hardware and self.hardware.origin == "detected" else None
 
-        def verify(report: Any) -> PreLoad:
-            report(f"checking {path.name}: reading the header and hashing the file…")
+    def _show_progress(self, percent: int) -> None:
+        if percent == BUSY:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(percent)
 
-            def hashed(done: int, total: int) -> None:
-                report(f"hashing {path.name}: {100 * done // max(total, 1)} %")
+    def _show_refused(self, message: str) -> None:
+        self.verdict.setText(f"✗ Not loaded: {escape(message)}")
 
-            return check_before_load(
-                path,
-                catalog,
-                settings,
-                hardware or (lambda: detect(measure_bandwidth=True)),
-                force=force,
-                progress=hashed,
-                cancelled=job.cancel_requested,
-            )
-
-        self.progress.setRange(0, 0)  # busy while hashing
-        self.job = job = Job(verify, self)
-        self.job.progressed.connect(self.status.setText)
-        self.job.finished.connect(self._launch)
-        self.job.failed.connect(self._refused)
-        self.job.cancelled.connect(self._stopped_before_load)
-        self.job.ended.connect(self._sync_buttons)  # `busy()` is only false once it has ended
-        self.job.start()
-        self._sync_buttons()
-
-    def _refused(self, error: BaseException) -> None:
-        self.progress.setRange(0, 100)
-        self.progress.setValue(0)
-        self.verdict.setText(f"✗ Not loaded: {escape(error_text(error))}")
-        self.status.setText("The file was not loaded.")
-        self._sync_buttons()
-
-    def _stopped_before_load(self) -> None:
-        self.progress.setRange(0, 100)
-        self.progress.setValue(0)
+    def _show_stopped_before_load(self) -> None:
         self.verdict.setText("Cancelled before loading: the model was not loaded.")
-        self.status.setText("Cancelled.")
-        self._sync_buttons()
 
-    def _launch(self, pre: PreLoad) -> None:
-        if self.job is not None and self.job.cancel_requested():
-            return  # a cancel that raced the end of the checks still means: do not load
-        self.pre = pre
-        assert self.settings is not None
-        self.settings = pre.settings
-        request = build_request(
-            pre, list(self.profile.capability.tasks), list(self.profile.capability.languages)
-        )
-        request = request.model_copy(update={"interactive": True})
-        self._probes_total = len(request.probes)
+    def _show_checks(self, pre: PreLoad) -> None:
         self.report.setHtml("".join(f"<div>✓ {escape(c)}</div>" for c in pre.checks))
-        self.progress.setRange(0, 100)
-        self.progress.setValue(2)
-        self.process = SmokeProcess(request, parent=self)
-        self.process.said.connect(self._on_event)
-        self.process.ended.connect(self._on_ended)
-        self.process.start()
-        self._sync_buttons()
 
-    def _on_event(self, event: dict[str, Any]) -> None:
-        kind = event["event"]
-        if kind == "stage":
-            self.status.setText(event.get("detail", ""))
-            self.progress.setValue(max(self.progress.value(), _STAGES.get(event["stage"], 0)))
-        elif kind == "probe":
-            done = len([e for e in self.process.events if e["event"] == "probe"])  # type: ignore[union-attr]
-            self.progress.setValue(60 + int(38 * done / max(self._probes_total, 1)))
-        elif kind == "result":
-            self._finish()
-        elif kind == "token":
-            self.answer.moveCursor(self.answer.textCursor().MoveOperation.End)
-            self.answer.insertPlainText(event["text"])
-            self.status.setText(
-                f"answering: {event['tokens']} tokens, {event['tokens_per_s']:.1f} tokens/s"
-            )
-        elif kind == "answer":
-            self.status.setText(
-                f"answered: {event['tokens']} tokens in {event['seconds']:.1f} s "
-                f"({event['tokens'] / max(event['seconds'], 1e-9):.1f} tokens/s)"
-            )
-            self.send.setEnabled(True)
-        elif kind == "error" and self.result is None:
-            self.status.setText(event["message"])
-
-    def _finish(self, cancelled: bool = False, timed_out: bool = False, tail: str = "") -> None:
-        if self.result is not None or self.pre is None or self.settings is None:
-            return
-        events = self.process.events if self.process else []
-        exit_code = self.process.exit_code if self.process else None
-        self.result = summarise(self.pre, events, cancelled, timed_out, tail, exit_code)
-        self.status.setText(
-            "Done. Type your own prompt below to keep trying the model."
-            if self.result.passed
-            else self.result.verdict
-        )
-        try:
-            history.record(self.result)
-        except ModelVetError as error:  # a full disk must not lose the result on screen
-            self.status.setText(f"Not kept in the history: {error.message()}")
-        calibration.record_from_smoke(self.pre, self.result)
-        self.progress.setValue(100 if self.result.passed else 0)
-        self.show_result(self.result)
-        self.finishedRun.emit(self.result)
-        self._sync_buttons()
-
-    def _on_ended(self, cancelled: bool, timed_out: bool, tail: str) -> None:
-        self._finish(cancelled, timed_out, tail)
-        if cancelled:
-            self.status.setText("Cancelled: the model process was stopped.")
-        self._sync_buttons()
+    def _show_piece(self, text: str) -> None:
+        self.answer.moveCursor(self.answer.textCursor().MoveOperation.End)
+        self.answer.insertPlainText(text)
 
     def show_result(self, result: SmokeResult) -> None:
         mark = "✓" if result.passed else "✗"
@@ -410,10 +316,7 @@ class SmokePage(QWidget):
                 f"<p><b>{mark} {escape(probe.id)}</b> — {escape(probe.why)}<br>"
                 f"<i>{escape(probe.prompt[:160])}</i><br>{escape(probe.answer[:400])}</p>"
             )
-        try:
-            earlier = history.runs(result.sha256, limit=6)[1:]
-        except ModelVetError:
-            earlier = []
+        earlier = self.controller.earlier_runs(result)
         if earlier:
             rows = "".join(
                 f"<li>{r['started_at']}: {'passed' if r['passed'] else 'failed'}, "
@@ -433,40 +336,15 @@ class SmokePage(QWidget):
         if path is None:
             self.status.setText("Choose a file first: the demo model is not installed.")
             return None
-        settings = self.profile.capability.run_settings().with_context(self.context.value())
-        hardware = self.hardware if self.hardware and self.hardware.origin == "detected" else None
-        dialog = TrialDialog(
-            self.catalog, path, settings, hardware or (lambda: detect(measure_bandwidth=True)), self
-        )
+        settings = self.controller.run_settings(self.context.value())
+        dialog = TrialDialog(self.catalog, path, settings, self.controller.machine(), self)
         dialog.finishedTrial.connect(self.finishedTrial.emit)
         dialog.show()
         return dialog
 
     def send_prompt(self) -> None:
         text = self.prompt.toPlainText().strip()
-        if not text or self.process is None or not self.process.is_running():
+        if not text or not self.controller.can_ask():
             return
         self.answer.clear()
-        self.send.setEnabled(False)
-        self.process.ask(text)
-
-    def cancel(self) -> None:
-        if self.job is not None and self.job.is_running():
-            self.job.cancel()
-        if self.process is not None and self.process.is_running():
-            self.process.cancel()
-        self.status.setText("Cancelling…")
-        self._sync_buttons()
-
-    def _close_process(self) -> None:
-        if self.process is not None:
-            self.process.close()
-            self.process = None
-
-    def shutdown(self) -> None:
-        """Window closing: stop the child and wait for the verification thread."""
-        if self.process is not None:
-            self.process.cancel()
-        if self.job is not None:
-            self.job.cancel()
-            self.job.wait(10_000)
+        self.controller.ask(text)
