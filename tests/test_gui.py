@@ -355,3 +355,48 @@ def test_manifest_and_verify_from_the_export_step(window, qtbot, tmp_path: Path)
     window.verify_transfer(str(empty), str(manifest))
     qtbot.waitUntil(lambda: "Not every file" in window.export.status.text(), timeout=15_000)
     assert "missing" in window.export.status.text()
+
+
+def test_detected_hardware_is_shown_as_computed_with(qtbot) -> None:
+    """A detected card's bandwidth, taken from a preset card of its name, reaches the views
+    (the smoke page predicts with it) and not only the recommendation."""
+    from modelvet.engine.hardware import Gpu, HardwareSpec
+    from modelvet.gui.controller import ProfileController
+
+    controller = ProfileController(bundled_catalog())
+    card = Gpu(name="NVIDIA GeForce RTX 4090", memory_gb=24)
+    detected = HardwareSpec(name="this machine", origin="detected", ram_gb=64, gpus=[card])
+    with qtbot.waitSignal(controller.hardwareChanged, timeout=1000) as shown:
+        controller.set_detected(detected)
+    assert shown.args[0].gpus[0].bandwidth_gbs == 1008
+    assert controller.hardware() == shown.args[0]
+    controller.flush()
+    assert controller.recommendation is not None
+    assert controller.recommendation.hardware.gpus[0].bandwidth_gbs == 1008
+
+
+def _md_text(cell: str) -> str:
+    """A Markdown table cell back to its text (the report's `md` escapes, undone)."""
+    for safe, raw in (("\\|", "|"), ("\\[", "["), ("\\]", "]"), ("\\`", "`"), ("&lt;", "<")):
+        cell = cell.replace(safe, raw)
+    return cell.replace("&gt;", ">").replace("&amp;", "&").replace("\\\\", "\\")
+
+
+def test_the_detail_pane_words_the_facts_as_the_record_does(window) -> None:
+    from modelvet.engine.report import render
+
+    window.go_to(window.pages.index(window.results))
+    results = window.results
+    results.select_top(1)
+    (item,) = results.selected()
+    pane = " ".join(results.detail.toPlainText().split())
+    record = render(window.controller.recommendation, "md", catalog=window.catalog).decode()
+    facts = record.split(f"### {item.rank}. {item.name}\n", 1)[1].lstrip().split("\n\n")[0]
+    rows = [line.strip("| ").split(" | ") for line in facts.splitlines()[2:]]
+    assert len(rows) >= 10 and {"Predicted memory", "Parameters", "File"} <= {r[0] for r in rows}
+    missing = [
+        (label, _md_text(value))
+        for label, value in rows
+        if not value.startswith("<http") and f"{label} {_md_text(value)}" not in pane
+    ]
+    assert missing == [], missing

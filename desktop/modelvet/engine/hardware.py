@@ -14,6 +14,7 @@ import psutil
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelvet.engine.catalog.loader import Catalog
+from modelvet.engine.catalog.schema import HardwarePreset
 from modelvet.engine.errors import ModelVetError, require
 from modelvet.engine.profile import HardwareRequest
 from modelvet.engine.vocabulary import GB
@@ -258,6 +259,36 @@ def from_request(request: HardwareRequest, catalog: Catalog) -> HardwareSpec:
         )
     # GPUs typed in by name take the numbers they lack from the catalog's GPU table.
     return with_known_bandwidth(HardwareSpec(**spec), catalog)
+
+
+HARDWARE_NUMBERS = ("ram_gb", "ram_bandwidth_gbs", "cpu_cores", "unified_memory", "gpus")
+
+
+def preset_numbers(preset: HardwarePreset) -> HardwareRequest:
+    """A preset's numbers, as a profile's [hardware] table would state them."""
+    return HardwareRequest(**{name: getattr(preset, name) for name in HARDWARE_NUMBERS})
+
+
+def shown_numbers(request: HardwareRequest, preset: HardwarePreset | None) -> HardwareRequest:
+    """The numbers a request describes: its preset's, with its own laid over them."""
+    base = preset_numbers(preset).model_dump(exclude_none=True) if preset else {}
+    own = request.model_dump(exclude_none=True, exclude={"preset"})
+    return HardwareRequest(preset=preset.id if preset else None, **{**base, **own})
+
+
+def overrides_against(numbers: HardwareRequest, preset: HardwarePreset | None) -> HardwareRequest:
+    """What a profile stores for the numbers shown: the preset, and only the numbers that
+    differ from it (all of them without a preset). An unknown number (None) is not stored: the
+    preset's own value stands."""
+    if preset is None:
+        return numbers.model_copy(update={"preset": None})
+    base = preset_numbers(preset)
+    changed = {
+        name: value
+        for name in HARDWARE_NUMBERS
+        if (value := getattr(numbers, name)) is not None and value != getattr(base, name)
+    }
+    return HardwareRequest(preset=preset.id, **changed)
 
 
 def _gpu_key(name: str) -> str:

@@ -7,9 +7,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from modelvet.engine.catalog.loader import Catalog
-from modelvet.engine.catalog.schema import SECURITY_RULES, Deployment, PolicyPreset
+from modelvet.engine.catalog.schema import SECURITY_RULES, Deployment, PolicyPreset, SecurityRules
 from modelvet.engine.errors import require
-from modelvet.engine.profile import Profile
+from modelvet.engine.profile import Profile, Security
 
 
 class ResolvedSecurity(BaseModel):
@@ -44,6 +44,11 @@ def resolve_security(profile: Profile, catalog: Catalog) -> ResolvedSecurity:
     preset = None
     if requested.policy:
         preset = require(catalog.policies, requested.policy, "policy preset", "security.policy")
+    return resolve_rules(requested, preset)
+
+
+def resolve_rules(requested: SecurityRules, preset: PolicyPreset | None) -> ResolvedSecurity:
+    """Each rule: the requested value, else the preset's, else the permissive default."""
     values: dict[str, object] = {}
     origin_of: dict[str, str] = {}
     for name in SECURITY_RULES:
@@ -56,3 +61,18 @@ def resolve_security(profile: Profile, catalog: Catalog) -> ResolvedSecurity:
         else:
             origin_of[name] = "default"
     return ResolvedSecurity(policy=preset, origin_of=origin_of, **values)  # type: ignore[arg-type]
+
+
+def overrides_against(shown: SecurityRules, preset: PolicyPreset | None) -> Security:
+    """The profile's security table for rules as shown: the preset, and only the rules whose
+    value differs from what the preset (or, where it says nothing, the default) gives.
+
+    A rule shown as None is not set; it cannot undo a preset's value (None means "inherit").
+    """
+    inherited = resolve_rules(SecurityRules(), preset)
+    own = {
+        name: value
+        for name in SECURITY_RULES
+        if (value := getattr(shown, name)) is not None and value != getattr(inherited, name)
+    }
+    return Security(policy=preset.id if preset else None, **own)

@@ -57,8 +57,8 @@ class ProfileController(QObject):
 
     def set_detected(self, spec: HardwareSpec) -> None:
         self.detected = with_known_bandwidth(spec, self.catalog)
-        if self.profile.hardware is None:
-            self.hardwareChanged.emit(spec)
+        if self.profile.hardware is None:  # what it computes with: bandwidths filled in
+            self.hardwareChanged.emit(self.detected)
             self._timer.start()
 
     def hardware(self) -> HardwareSpec | None:

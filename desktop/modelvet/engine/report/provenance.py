@@ -126,6 +126,11 @@ def _sources(
     return [SourceRef(facts=facts, url=url) for url, facts in grouped.items()]
 
 
+def model_sources(catalog: Catalog, model: Model) -> list[SourceRef]:
+    """The URLs behind a model's facts (no file chosen: an excluded model's, say)."""
+    return _sources(catalog, model, None, ancestors(catalog, model))
+
+
 def recorded_model(catalog: Catalog, item: RecommendedModel) -> RecordedModel:
     """The recommendation of one model, joined with what the catalog says about its sources."""
     origin_chain = [describe_link(link) for link in item.origin]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelvet.engine.rank.result import RecommendedModel
 from modelvet.engine.report.record import (
     OrganisationFacts,
     RecordedFailure,
@@ -32,8 +33,7 @@ def developer(entry: RecordedModel) -> str:
     return f"{item.developer} ({item.developer_country})"
 
 
-def params(entry: RecordedModel) -> str:
-    item = entry.recommended
+def params(item: RecommendedModel) -> str:
     if item.total_params_b is None:
         return "unknown"
     if item.active_params_b and item.active_params_b != item.total_params_b:
@@ -117,7 +117,7 @@ def facts_table(entry: RecordedModel, target: float) -> list[tuple[str, str]]:
             ),
         ),
         ("Licence text", item.license_url),
-        ("Parameters", params(entry)),
+        ("Parameters", params(item)),
         ("Architecture", entry.architecture or "not in the catalog"),
         ("Context length", f"{item.context_length:,} tokens" if item.context_length else "unknown"),
         ("File", file_line(entry)),

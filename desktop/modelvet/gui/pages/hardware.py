@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.catalog.schema import GpuSpec
-from modelvet.engine.hardware import HardwareSpec
+from modelvet.engine.hardware import HardwareSpec, overrides_against, shown_numbers
 from modelvet.engine.profile import HardwareRequest
 from modelvet.gui.widgets import add_row, fill_with_scrolling, heading, hint
 
@@ -277,15 +277,13 @@ class HardwarePage(QWidget):
             (self.use_preset if preset else self.use_custom).setChecked(True)
             if preset:
                 self.preset.setCurrentIndex(max(self.preset.findData(preset.id), 0))
-            base = preset.model_dump() if preset else {}
-            own = request.model_dump(exclude_none=True)
-            merged = {**base, **own}
+            numbers = shown_numbers(request, preset)
             self._show_numbers(
-                merged.get("ram_gb", 16),
-                merged.get("ram_bandwidth_gbs"),
-                merged.get("cpu_cores"),
-                merged.get("unified_memory", False),
-                [GpuSpec(**g) for g in merged.get("gpus", [])],
+                numbers.ram_gb or 16,
+                numbers.ram_bandwidth_gbs,
+                numbers.cpu_cores,
+                bool(numbers.unified_memory),
+                numbers.gpus or [],
             )
         self._sync_enabled()
         self._loading = False
@@ -320,15 +318,9 @@ class HardwarePage(QWidget):
             "unified_memory": self.unified.isChecked(),
             "gpus": self._table_gpus(),
         }
-        if self.use_custom.isChecked():
-            return HardwareRequest(**numbers)
-        preset = self.catalog.hardware[self.preset.currentData()]
-        base = {
-            "ram_gb": preset.ram_gb,
-            "ram_bandwidth_gbs": preset.ram_bandwidth_gbs,
-            "cpu_cores": preset.cpu_cores,
-            "unified_memory": preset.unified_memory,
-            "gpus": list(preset.gpus),
-        }
-        changed = {k: v for k, v in numbers.items() if v != base[k]}
-        return HardwareRequest(preset=preset.id, **changed)
+        preset = (
+            None
+            if self.use_custom.isChecked()
+            else self.catalog.hardware[self.preset.currentData()]
+        )
+        return overrides_against(HardwareRequest(**numbers), preset)

@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from modelvet.engine.catalog.loader import Catalog
-from modelvet.engine.rank.explain import describe_link
 from modelvet.engine.rank.result import Recommendation, RecommendedModel, RuleFailure
+from modelvet.engine.report import wording
+from modelvet.engine.report.provenance import model_sources, recorded_model
+from modelvet.engine.report.record import SourceRef
 from modelvet.engine.vocabulary import format_bytes, placement_label
 from modelvet.gui.chart import CapabilityMemoryChart
 from modelvet.gui.context_chart import MemoryContextChart
@@ -271,75 +273,30 @@ class ResultsPage(QWidget):
         )
 
     def _sources_html(self, model_id: str) -> str:
+        """An excluded model's sources: the catalog's, as the record lists a recommended one's."""
         model = self.catalog.models.get(model_id)
         if model is None:
             return ""
-        links = [
-            (f"model card ({key})" if key != "card" else "model card", url)
-            for key, url in model.sources.items()
-        ]
-        if model.architecture:
-            links.append(("architecture (config)", model.architecture.source))
-        licence = self.catalog.licenses.get(model.license)
-        if licence:
-            links.append((f"licence: {licence.name}", licence.url))
-        links += [(f"benchmark {b.name} {b.score:g}", b.source) for b in model.benchmarks]
-        links += [(f"file {a.quant} ({a.publisher})", a.source) for a in model.artifacts]
-        items = "".join(
-            f'<li><a href="{escape(url)}">{escape(label)}</a></li>' for label, url in links
-        )
-        return f"<h4>Sources</h4><ul>{items}</ul>"
+        return _source_list(model_sources(self.catalog, model))
+
+    def _target_speed(self) -> float:
+        if self.result is None:
+            return 0
+        return float(self.result.profile.get("capability", {}).get("min_tokens_per_s", 0))
 
     def _detail_html(self, item: RecommendedModel) -> str:
-        reasons = "".join(
-            f"<li>{escape(r)}</li>" for r in item.reasons if not r.startswith("caveat")
-        )
-        origin = "; ".join(escape(describe_link(link)) for link in item.origin)
-        if item.placement == "hosted":
-            return self._hosted_html(item)
-        facts = [
-            (
-                "Rank and score",
-                f"#{item.rank}, {item.score:.1f} (capability "
-                f"{item.capability:.1f} − quantisation {item.quant_penalty:.1f})",
-            ),
-            ("File", _file_text(item)),
-            ("sha256", item.sha256 or "not stated by the publisher"),
-            (
-                "Memory",
-                f"{format_bytes(item.memory.weights_bytes)} weights + "
-                f"{format_bytes(item.memory.kv_cache_bytes)} KV cache + "
-                f"{format_bytes(item.memory.compute_bytes)} compute = "
-                f"{format_bytes(item.predicted_memory_bytes)}",
-            ),
-            ("Origin", origin),
-        ]
+        """The facts in the decision record's words, the variant, why, terms and sources."""
+        entry = recorded_model(self.catalog, item)
         rows = "".join(
-            f"<tr><td><b>{escape(k)}</b></td><td>{escape(v) if k != 'Origin' else v}</td></tr>"
-            for k, v in facts
+            f"<tr><td><b>{escape(label)}</b></td><td>{escape(value)}</td></tr>"
+            for label, value in wording.facts_table(entry, self._target_speed())
         )
+        reasons = "".join(f"<li>{escape(r)}</li>" for r in wording.reasons(entry))
         return (
-            f"<h3>{escape(item.name)}</h3><p>{escape(item.developer)} "
-            f"({item.developer_country}) · {escape(item.license_name)}</p>"
-            f"<table cellspacing='4'>{rows}</table>{variant_html(item, self._requested_context())}"
-            f"<h4>Why</h4><ul>{reasons}</ul>"
+            f"<h3>{escape(item.name)}</h3><table cellspacing='4'>{rows}</table>"
+            f"{variant_html(item, self._requested_context())}<h4>Why</h4><ul>{reasons}</ul>"
             + _terms_html(item)
-            + self._sources_html(item.model_id)
-        )
-
-    def _hosted_html(self, item: RecommendedModel) -> str:
-        reasons = "".join(
-            f"<li>{escape(r)}</li>" for r in item.reasons if not r.startswith("caveat")
-        )
-        certs = ", ".join(item.certifications) or "none listed in the catalog"
-        return (
-            f"<h3>{escape(item.name)}</h3><p>{escape(item.developer)} ({item.developer_country})"
-            f" · {escape(item.license_name)}</p><p><b>Hosted only</b>: no weights to run "
-            f"locally; runs at {escape(item.publisher or '?')}. Certifications of its hosting "
-            f"offers: {escape(certs)}.</p><p><b>Rank and score</b>: #{item.rank}, "
-            f"{item.score:.1f}</p><h4>Why</h4><ul>{reasons}</ul>"
-            + _terms_html(item)
-            + self._sources_html(item.model_id)
+            + _source_list(entry.sources)
         )
 
     def compare(self) -> None:
@@ -388,18 +345,11 @@ def _terms_html(item: RecommendedModel) -> str:
     return html
 
 
-def _file_text(item: RecommendedModel) -> str:
-    if item.placement == "hosted":
-        return f"hosted by {item.publisher}"
-    if item.publisher is None:
-        return (
-            f"{item.quant}: no file in the catalog; size estimated from the parameter "
-            f"count ({format_bytes(item.memory.weights_bytes)})"
-        )
-    return (
-        f"{item.quant} · {item.publisher} · {format_bytes(item.file_size_bytes)} "
-        f"({item.size_status or 'size unknown'})"
+def _source_list(sources: list[SourceRef]) -> str:
+    items = "".join(
+        f'<li><a href="{escape(s.url)}">{escape(", ".join(s.facts))}</a></li>' for s in sources
     )
+    return f"<h4>Sources</h4><ul>{items}</ul>"
 
 
 class CompareDialog(QDialog):
@@ -408,19 +358,7 @@ class CompareDialog(QDialog):
     ROWS = (
         ("Developer", lambda m: f"{m.developer} ({m.developer_country})"),
         ("Licence", lambda m: m.license_name),
-        (
-            "Parameters",
-            lambda m: (
-                "–"
-                if m.total_params_b is None
-                else f"{m.total_params_b:g} B"
-                + (
-                    f" ({m.active_params_b:g} B active)"
-                    if m.active_params_b != m.total_params_b
-                    else ""
-                )
-            ),
-        ),
+        ("Parameters", wording.params),
         ("Context", lambda m: "–" if m.context_length is None else f"{m.context_length:,}"),
         ("Quantisation", lambda m: m.quant or "hosted"),
         ("Placement", lambda m: placement_label(m.placement, m.gpu_share)),

@@ -19,9 +19,14 @@ from PySide6.QtWidgets import (
 )
 
 from modelvet.engine.catalog.loader import Catalog
-from modelvet.engine.catalog.schema import OPENNESS_LADDER, SECTORS, SECURITY_RULES
+from modelvet.engine.catalog.schema import (
+    OPENNESS_LADDER,
+    SECTORS,
+    SECURITY_RULES,
+    SecurityRules,
+)
 from modelvet.engine.profile import Organisation, Profile, Security
-from modelvet.engine.security import resolve_security
+from modelvet.engine.security import overrides_against, resolve_security
 from modelvet.gui.widgets import COUNTRIES, CountryList, add_row, fill_with_scrolling, heading, hint
 
 COVERED_NATIONS = ["CN", "IR", "KP", "RU"]  # FY2026 NDAA §1532
@@ -328,26 +333,15 @@ class SecurityPage(QWidget):
 
     def security(self) -> Security:
         """The rules as shown; values equal to the preset's are left to the preset."""
-        policy_id = self.policy.currentData()
-        policy = self.catalog.policies.get(policy_id or "")
-        shown = {
-            "deployment": self.deployment.currentData(),
-            "blocked_origins": self.blocked.codes(),
-            "allowed_origins": self.allowed.codes(),
-            "min_openness": self.openness.currentData(),
-            "unknown_terms": self.unknown_terms.currentData(),
+        shown = SecurityRules(
+            deployment=self.deployment.currentData(),
+            blocked_origins=self.blocked.codes(),
+            allowed_origins=self.allowed.codes(),
+            min_openness=self.openness.currentData(),
+            unknown_terms=self.unknown_terms.currentData(),
             **{name: check.isChecked() for name, check in self.checks.items()},
-        }
-        defaults = Profile(security=Security(policy=policy_id))
-        inherited = resolve_security(defaults, self.catalog) if policy else None
-        own = {k: v for k, v in shown.items() if inherited is None or getattr(inherited, k) != v}
-        if policy is None:
-            own = {
-                k: v for k, v in own.items() if v not in (None, [], False) and k != "unknown_terms"
-            }
-            if shown["unknown_terms"] != "exclude":
-                own["unknown_terms"] = shown["unknown_terms"]
-        return Security(policy=policy_id, **own)
+        )
+        return overrides_against(shown, self.catalog.policies.get(self.policy.currentData() or ""))
 
 
 def _optional_number(unset: str, maximum: float, step: float) -> QDoubleSpinBox:
