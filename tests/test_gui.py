@@ -265,6 +265,7 @@ def test_escape_cancels_a_running_smoke_test(
     qtbot.keyClick(page.files, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not page.busy(), timeout=5000)
     assert verdict in page.verdict.text()
+    assert page.status.text().startswith("Cancelled"), page.status.text()
     assert child_processes() == [] and window.isVisible()
 
 

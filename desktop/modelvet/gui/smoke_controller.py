@@ -131,12 +131,17 @@ class SmokeController(QObject):
         self.stateChanged.emit()
 
     def cancel(self) -> None:
-        if self.job is not None and self.job.is_running():
-            self.job.cancel()
-        if self._child_running():
-            assert self.process is not None
-            self.process.cancel()
+        """Stop the checks or the child, whichever runs. "Cancelling…" is said first: the stop
+        may end the run at once, and its own "Cancelled" must be the last word."""
+        job = self.job if self.job is not None and self.job.is_running() else None
+        process = self.process if self._child_running() else None
+        if job is None and process is None:
+            return
         self.statusChanged.emit("Cancelling…")
+        if job is not None:
+            job.cancel()
+        if process is not None:
+            process.cancel()
         self.stateChanged.emit()
 
     def ask(self, prompt: str) -> None:
