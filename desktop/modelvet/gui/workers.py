@@ -14,10 +14,23 @@ from PySide6.QtCore import QObject, QThread, Signal
 from modelvet.engine.errors import Cancelled
 
 
+class _WorkerThread(QThread):
+    """A thread whose `run` is the given function (QThread's own would run an event loop)."""
+
+    def __init__(self, body: Callable[[], None]) -> None:
+        super().__init__()
+        self._body = body
+
+    def run(self) -> None:
+        self._body()
+
+
 class Job(QObject):
     """Runs `work(report)` on its own QThread; `report(text)` relays progress to the GUI."""
 
-    running: set[Job] = set()  # every job not yet finished; tests check none is left behind
+    # Every job not yet finished: holds a reference, so a job its owner dropped is not
+    # collected while its thread still runs.
+    running: set[Job] = set()
 
     progressed = Signal(str)
     finished = Signal(object)
@@ -31,8 +44,7 @@ class Job(QObject):
         super().__init__(parent)
         self._work = work
         self._cancel = threading.Event()
-        self._thread = QThread()
-        self._thread.run = self._run  # type: ignore[method-assign]
+        self._thread = _WorkerThread(self._run)
 
     def start(self) -> None:
         Job.running.add(self)

@@ -16,6 +16,7 @@ from modelvet.engine.gguf_file import GgufFacts, read_gguf, sha256_of
 from modelvet.engine.hardware import GB, HardwareSpec
 from modelvet.engine.smoke.protocol import file_identity
 from modelvet.engine.template_screen import TemplateReport, screen_template
+from modelvet.engine.vocabulary import format_bytes
 
 SMOKE_DEPTH_TOKENS = 72
 
@@ -93,18 +94,20 @@ def check_before_load(
     # Speed at the smoke run's own depth: its prompt (about 40 tokens) and half its generation.
     depth = min(SMOKE_DEPTH_TOKENS, settings.context_tokens)
     predicted = predict_one(facts.architecture_row(), settings, hardware, depth_tokens=depth)
-    available = hardware.ram_available_gb or hardware.ram_gb
-    needed_gb = predicted["total_bytes"] / GB
-    if predicted["placement"] is None or needed_gb > available:
+    available = (hardware.ram_available_gb or hardware.ram_gb) * GB
+    needed = predicted["total_bytes"]
+    if needed is None or predicted["placement"] is None or needed > available:
         message = (
-            f"needs {needed_gb:.2f} GB at {settings.context_tokens} tokens; "
-            f"{available:.2f} GB of RAM is available"
+            f"needs {format_bytes(needed)} at {settings.context_tokens} tokens; "
+            f"{format_bytes(available)} of RAM is available"
         )
         if not force:
             raise CheckFailed(f"will not fit: {message}", str(path), "it can be loaded anyway")
         checks.append(f"forced: {message}")
     else:
-        checks.append(f"fits: {needed_gb:.2f} GB predicted, {available:.1f} GB available")
+        checks.append(
+            f"fits: {format_bytes(needed)} predicted, {format_bytes(available)} available"
+        )
     return PreLoad(
         facts, digest, match, template, predicted, checks, settings, hardware, identity=identity
     )
