@@ -28,8 +28,8 @@ import headline
 from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.fit.single import predict_one
 from modelvet.engine.gguf_file import read_gguf
-from modelvet.engine.hardware import detect
 from modelvet.engine.inspect import predict_memory
+from modelvet.engine.machine import detect
 from modelvet.engine.smoke.protocol import SmokeRequest, settings_fields
 from modelvet.engine.smoke.runner import SmokeSession
 

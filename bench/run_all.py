@@ -33,7 +33,7 @@ def machine() -> str:
     import psutil
 
     from modelvet import __version__
-    from modelvet.engine.hardware import detect
+    from modelvet.engine.machine import detect
 
     spec = detect(measure_bandwidth=False)
     commit = subprocess.run(

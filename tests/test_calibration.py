@@ -65,7 +65,7 @@ def test_predictions_on_this_machine_use_it_and_say_so() -> None:
 @pytest.mark.llama
 def test_a_smoke_run_calibrates_this_machine(smol_gguf: Path) -> None:
     from modelvet.engine.catalog import load_catalog
-    from modelvet.engine.hardware import detect
+    from modelvet.engine.machine import detect
     from modelvet.engine.smoke import run_smoke
 
     hw = detect(measure_bandwidth=True)

@@ -6,7 +6,8 @@ import pytest
 
 from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.fit.single import predict_one
-from modelvet.engine.hardware import GB, Gpu, HardwareSpec
+from modelvet.engine.hardware import Gpu, HardwareSpec
+from modelvet.engine.vocabulary import GB
 
 MIB = 2**20
 DENSE_8B = dict(

@@ -17,7 +17,7 @@ import pytest
 from modelvet.engine.catalog import load_catalog
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.fit.settings import RunSettings
-from modelvet.engine.hardware import detect
+from modelvet.engine.machine import detect
 from modelvet.engine.smoke import build_request, check_before_load, summarise
 from modelvet.engine.smoke.protocol import SmokeRequest
 from modelvet.engine.smoke.runner import SmokeSession

@@ -121,7 +121,7 @@ def test_smoke_table_compares_the_configuration_it_ran(gemma3_gguf: Path, runtim
 
 def test_a_model_that_answers_no_probe_fails(gemma3_gguf: Path) -> None:
     from modelvet.engine.catalog import load_catalog
-    from modelvet.engine.hardware import detect
+    from modelvet.engine.machine import detect
     from modelvet.engine.smoke import check_before_load, summarise
 
     settings = RunSettings.preset("llama-cpp-python", 1024)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from modelvet.engine.fit.settings import RunSettings
-from modelvet.engine.hardware import detect
+from modelvet.engine.machine import detect
 from modelvet.engine.smoke.protocol import StageEvent, TrialEvent
 from modelvet.engine.trial import store
 from modelvet.engine.trial.run import Candidate, TrialRun

@@ -323,7 +323,7 @@ def checked_smol(smol_gguf: Path) -> object:
     twice the 8192 it was trained for."""
     from modelvet.engine.catalog import bundled_catalog
     from modelvet.engine.fit.settings import RunSettings
-    from modelvet.engine.hardware import detect
+    from modelvet.engine.machine import detect
     from modelvet.engine.smoke.check import check_before_load
 
     settings = RunSettings.preset("llama-server", 16384)

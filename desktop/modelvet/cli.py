@@ -204,7 +204,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def _cmd_hardware(args: argparse.Namespace) -> int:
-    from modelvet.engine.hardware import detect
+    from modelvet.engine.machine import detect
 
     spec = detect(measure_bandwidth=not args.no_measure)
     if args.json:
@@ -220,7 +220,7 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from modelvet.engine.catalog import bundled_catalog
-    from modelvet.engine.hardware import detect
+    from modelvet.engine.machine import detect
     from modelvet.engine.smoke import history, run_smoke
     from modelvet.engine.smoke.protocol import ChildEvent, StageEvent, TokenEvent
 

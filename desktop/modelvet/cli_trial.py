@@ -88,7 +88,7 @@ def _progress(index: int, event: ModelStarted | ChildEvent) -> None:
 
 def _cmd_trial(args: argparse.Namespace, run_settings: Callable[..., Any]) -> int:
     from modelvet.engine.catalog import bundled_catalog
-    from modelvet.engine.hardware import detect
+    from modelvet.engine.machine import detect
     from modelvet.engine.trial import store
     from modelvet.engine.trial.run import TrialRun
     from modelvet.engine.trial.sets import load_set

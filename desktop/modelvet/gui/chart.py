@@ -9,8 +9,8 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from modelvet.engine.fit.placement import Capacity
-from modelvet.engine.hardware import GB
 from modelvet.engine.rank.result import Recommendation
+from modelvet.engine.vocabulary import GB
 
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 24, 28, 44
 

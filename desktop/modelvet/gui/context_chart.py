@@ -9,8 +9,9 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from modelvet.engine.fit.placement import Capacity
-from modelvet.engine.hardware import GB, HardwareSpec
+from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.rank.result import ContextPoint
+from modelvet.engine.vocabulary import GB
 from modelvet.gui.chart import begin_plot
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")

@@ -14,7 +14,8 @@ from modelvet.engine.catalog.loader import Catalog
 from modelvet.engine.errors import ModelVetError
 from modelvet.engine.fit import calibration
 from modelvet.engine.fit.memory import RunSettings
-from modelvet.engine.hardware import HardwareSpec, detect
+from modelvet.engine.hardware import HardwareSpec
+from modelvet.engine.machine import detect
 from modelvet.engine.profile import Profile
 from modelvet.engine.smoke import build_request, check_before_load, history, summarise
 from modelvet.engine.smoke.check import PreLoad

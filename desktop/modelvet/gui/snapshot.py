@@ -49,7 +49,7 @@ def snapshot(
     window = build_window(profile_path, detect_hardware=False)
     controller = window.controller
     if controller.profile.hardware is None:
-        from modelvet.engine.hardware import detect
+        from modelvet.engine.machine import detect
 
         window.apply_detected(detect(measure_bandwidth=True))
     width, _, height = os.environ.get("MODELVET_SNAPSHOT_SIZE", "1280x820").partition("x")

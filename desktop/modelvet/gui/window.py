@@ -279,7 +279,7 @@ class MainWindow(QMainWindow):
     # --- long work -----------------------------------------------------------------------
 
     def detect(self) -> None:
-        from modelvet.engine.hardware import detect
+        from modelvet.engine.machine import detect
 
         if self.detect_job is not None and self.detect_job.is_running():
             return

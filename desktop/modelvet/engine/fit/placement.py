@@ -15,8 +15,8 @@ import polars as pl
 
 from modelvet.engine.fit.calibration import Calibration, calibration_for
 from modelvet.engine.fit.speed import backend_for, cpu_thread_flops
-from modelvet.engine.hardware import DEFAULT_UNIFIED_GPU_FRACTION, GB, HardwareSpec
-from modelvet.engine.vocabulary import format_bytes
+from modelvet.engine.hardware import DEFAULT_UNIFIED_GPU_FRACTION, HardwareSpec
+from modelvet.engine.vocabulary import GB, format_bytes
 
 # Assumptions, stated with every prediction (see `assumptions()`):
 GPU_RESERVE_BYTES = int(0.5 * GB)  # driver context and library workspaces per GPU

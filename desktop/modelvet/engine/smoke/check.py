@@ -13,10 +13,10 @@ from modelvet.engine.errors import Cancelled, CheckFailed, ModelVetError
 from modelvet.engine.fit.memory import RunSettings
 from modelvet.engine.fit.single import predict_one
 from modelvet.engine.gguf_file import GgufFacts, read_gguf, sha256_of
-from modelvet.engine.hardware import GB, HardwareSpec
+from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.smoke.protocol import file_identity
 from modelvet.engine.template_screen import TemplateReport, screen_template
-from modelvet.engine.vocabulary import format_bytes
+from modelvet.engine.vocabulary import GB, format_bytes
 
 SMOKE_DEPTH_TOKENS = 72
 
