@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -13,19 +12,6 @@ if TYPE_CHECKING:  # Qt is imported late: start-up time is measured (bench/bench
     from PySide6.QtWidgets import QApplication
 
     from modelvet.gui.window import MainWindow
-
-
-def seconds_since_process_start() -> float:
-    """From the kernel's record of when this process started (psutil rounds it to a second)."""
-    try:
-        with open("/proc/self/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime in ticks
-        return time.clock_gettime(time.CLOCK_BOOTTIME) - started
-    except (OSError, ValueError, IndexError, AttributeError):
-        import psutil
-
-        return time.time() - psutil.Process().create_time()
 
 
 def _style(app: QApplication) -> str:
@@ -134,18 +120,8 @@ def run(
         window.go_to(window.results)
     else:
         window.go_to(window.state.last_step)
-    if os.environ.get("MODELVET_EXIT_WHEN_READY"):
-        from PySide6.QtCore import QTimer
+    if os.environ.get("MODELVET_EXIT_WHEN_READY"):  # bench/bench_startup.py
+        from modelvet.gui.startup_probe import exit_when_ready
 
-        def leave() -> None:
-            window.close()
-            app.quit()
-
-        def ready() -> None:
-            print(f"ready {seconds_since_process_start():.3f}", flush=True)
-            # bench/bench_startup.py reads the idle app's memory in this pause
-            idle_s = float(os.environ.get("MODELVET_IDLE_SECONDS") or 0)
-            QTimer.singleShot(int(idle_s * 1000), leave)
-
-        QTimer.singleShot(0, ready)
+        exit_when_ready(app, window)
     return int(app.exec())
