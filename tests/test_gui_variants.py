@@ -62,3 +62,25 @@ def test_context_chart_draws_the_selected_models(window) -> None:
     assert len(chart.curves) == 2
     assert all(len(points) >= 5 for _, points in chart.curves)
     assert chart.requested == 32768
+
+
+def test_a_chosen_variant_is_the_one_recorded_and_it_outlives_a_recomputation(
+    window, qtbot, tmp_path
+) -> None:
+    """Choosing an alternative changes the recommendation itself: the table, the exported
+    record and the manifest name the chosen file, and an unrelated edit keeps the choice."""
+    item = _with_alternatives(window)
+    alternative = item.alternatives[0]
+    window.results._on_link(QUrl("variant:0"))
+    chosen = {m.model_id: m for m in window.controller.recommendation.recommended}[item.model_id]
+    assert (chosen.quant, chosen.publisher) == (alternative.quant, alternative.publisher)
+    assert chosen.variant_choice.startswith("your choice")
+    window.capability.speed.setValue(window.capability.speed.value() + 1)  # any other edit
+    window.controller.flush()
+    kept = {m.model_id: m for m in window.controller.recommendation.recommended}[item.model_id]
+    assert (kept.quant, kept.publisher) == (alternative.quant, alternative.publisher)
+    path = tmp_path / "record.md"
+    window.export_record("md", str(path))
+    qtbot.waitUntil(path.exists, timeout=30_000)
+    text = path.read_text()
+    assert "your choice" in text and alternative.quant in text

@@ -15,6 +15,7 @@ from modelvet.engine.rank.recommend import (
     recommend,
 )
 from modelvet.engine.rank.result import ContextPoint, Recommendation, RecommendedModel
+from modelvet.gui.variants import with_alternative
 
 RECOMPUTE_DELAY_MS = 120  # coalesce bursts of edits (typing a number) into one run
 
@@ -33,7 +34,10 @@ class ProfileController(QObject):
         self._prepared: PreparedCatalog | None = None
         self.profile = Profile()
         self.detected: HardwareSpec | None = None
-        self.recommendation: Recommendation | None = None
+        self.recommendation: Recommendation | None = None  # with the user's variant choices
+        self._computed: Recommendation | None = None  # as the engine gave it
+        # model id → (quant, publisher) of the variant the user chose over the recommended one
+        self.chosen_variants: dict[str, tuple[str | None, str | None]] = {}
         self._timer = QTimer(self, singleShot=True, interval=RECOMPUTE_DELAY_MS)
         self._timer.timeout.connect(self.recompute)
 
@@ -75,11 +79,36 @@ class ProfileController(QObject):
         if hardware is None:
             return
         try:
-            self.recommendation = recommend(self.profile, hardware=hardware, prepared=self.prepared)
+            fresh = recommend(self.profile, hardware=hardware, prepared=self.prepared)
         except ModelVetError as error:
             self.errorRaised.emit(error)
             return
+        self._computed = fresh
+        self.recommendation = self._with_choices(fresh)
         self.recommendationChanged.emit(self.recommendation)
+
+    def choose_variant(self, chosen: RecommendedModel) -> None:
+        """The user's choice of variant for one model: kept across recomputations while that
+        variant is still among the model's alternatives, and carried into the exported record."""
+        self.chosen_variants[chosen.model_id] = (chosen.quant, chosen.publisher)
+        if self._computed is not None:  # choices apply to the engine's own result, afresh
+            self.recommendation = self._with_choices(self._computed)
+            self.recommendationChanged.emit(self.recommendation)
+
+    def _with_choices(self, recommendation: Recommendation) -> Recommendation:
+        items = []
+        for item in recommendation.recommended:
+            wanted = self.chosen_variants.get(item.model_id)
+            index = next(
+                (
+                    i
+                    for i, a in enumerate(item.alternatives)
+                    if wanted is not None and (a.quant, a.publisher) == wanted
+                ),
+                None,
+            )
+            items.append(item if index is None else with_alternative(item, index))
+        return recommendation.model_copy(update={"recommended": items})
 
     def memory_against_context(
         self, models: list[RecommendedModel]

@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         # A plan describes the profile it was made for: an edit makes it stale.
         self.controller.recommendationChanged.connect(self._forget_plan)
         self.results.context_source = self.controller.memory_against_context
+        self.results.variantChosen.connect(self.controller.choose_variant)
         self.controller.errorRaised.connect(self._show_in_status_bar)
         self.smoke.foldersChanged.connect(self._remember_folders)
         self.smoke.finishedTrial.connect(lambda result: setattr(self, "last_trial", result))

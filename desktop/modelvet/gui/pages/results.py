@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QUrl
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -69,6 +69,7 @@ def _proxy(source: ResultsTableModel | ExcludedTableModel) -> QSortFilterProxyMo
 
 class ResultsPage(QWidget):
     title = "Results"
+    variantChosen = Signal(object)  # RecommendedModel: the model with the variant the user chose
 
     def __init__(self, catalog: Catalog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -242,7 +243,9 @@ class ResultsPage(QWidget):
         if url.scheme() == VARIANT_SCHEME and self.current is not None:
             index = int(url.path())
             if 0 <= index < len(self.current.alternatives):
-                self._show_model(with_alternative(self.current, index))
+                chosen = with_alternative(self.current, index)
+                self._show_model(chosen)
+                self.variantChosen.emit(chosen)  # the record and the run command follow it
         elif url.scheme() in ("http", "https"):
             QDesktopServices.openUrl(url)
 
