@@ -290,7 +290,7 @@ def test_a_gpu_known_by_name_gets_its_numbers(
     filled = with_known_bandwidth(spec, catalog_with_gpu_table)
     gpu = filled.gpus[0]
     assert (gpu.bandwidth_gbs, gpu.fp16_tflops) == (bandwidth, tflops)
-    notes = [w for w in filled.warnings if "taken from" in w]
+    notes = filled.filled
     assert bool(notes) == (where is not None)
     assert all(where in note for note in notes)
 
@@ -314,6 +314,11 @@ def test_a_gpu_typed_into_a_profile_gets_its_numbers_and_a_speed(catalog_with_gp
     model = DENSE_8B | {"total_params_b": 8.0, "active_params_b": 8.0}
     row = predict_one(model, RunSettings(context_tokens=4096), spec)
     assert row["predicted_tokens_per_s"] and row["predicted_prefill_tokens_per_s"]
+    from modelvet.engine.profile import Profile
+    from modelvet.engine.rank.recommend import prepare, recommend
+
+    result = recommend(Profile(hardware=typed), spec, prepare(catalog_with_gpu_table))
+    assert any("taken from the GPU table" in line for line in result.assumptions)
 
 
 def test_every_bundled_gpu_card_is_found_by_each_of_its_names() -> None:

@@ -47,6 +47,9 @@ class HardwareSpec(BaseModel):
     disk_free_gb: float | None = None
     sources: list[str] = []
     warnings: list[str] = []
+    # Numbers the spec did not give, taken from the catalog (a GPU's bandwidth by its name):
+    # assumptions every prediction on this hardware rests on.
+    filled: list[str] = []
 
 
 # --- presets and explicit descriptions ---------------------------------------------------
@@ -162,7 +165,7 @@ def _match(gpu: Gpu, known: dict[str, list[KnownCard]]) -> KnownCard | None:
 def with_known_bandwidth(spec: HardwareSpec, catalog: Catalog) -> HardwareSpec:
     """A GPU given by name and memory (detected, or typed into a profile) takes the bandwidth and
     FP16 throughput it lacks from the catalog's card of that name; each fill is stated in
-    `warnings`. A GPU no card matches keeps its unknowns."""
+    `filled`. A GPU no card matches keeps its unknowns."""
     known = known_cards(catalog)
     gpus, notes = [], []
     for gpu in spec.gpus:
@@ -183,7 +186,7 @@ def with_known_bandwidth(spec: HardwareSpec, catalog: Catalog) -> HardwareSpec:
         gpus.append(gpu)
     if not notes:
         return spec
-    return spec.model_copy(update={"gpus": gpus, "warnings": [*spec.warnings, *notes]})
+    return spec.model_copy(update={"gpus": gpus, "filled": [*spec.filled, *notes]})
 
 
 def resolve_hardware(request: HardwareRequest | None, catalog: Catalog) -> HardwareSpec:

@@ -131,6 +131,7 @@ def estimate(
         runtime=settings.as_dict() | {"description": settings.describe()},
         assumptions=[
             *([row["memory_gap"]] if row["memory_gap"] else []),
+            *hardware.filled,
             *placement_assumptions(cap),
             *speed_assumptions(cap, settings, depth),
         ],

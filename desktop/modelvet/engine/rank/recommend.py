@@ -244,6 +244,7 @@ def _header(prepared: PreparedCatalog, profile: Profile, hardware: HardwareSpec)
         "hardware": hardware.model_dump(mode="json"),
         "settings": settings.describe(),
         "assumptions": [
+            *hardware.filled,
             *assumptions(Capacity.of(hardware)),
             *speed_assumptions(Capacity.of(hardware), settings),
             quality_assumption(),

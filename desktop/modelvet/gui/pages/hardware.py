@@ -51,7 +51,7 @@ def describe(spec: HardwareSpec | None, running: bool = False) -> str:
     gpus = ", ".join(f"{g.name} ({g.memory_gb:.0f} GB)" for g in spec.gpus) or "no GPU found"
     bandwidth = f", {spec.ram_bandwidth_gbs:g} GB/s" if spec.ram_bandwidth_gbs else ""
     cpu = f"{spec.cpu_model or 'CPU'}, {spec.cpu_cores or '?'} cores"
-    notes = "".join(f"<br><i>{w}</i>" for w in spec.warnings)
+    notes = "".join(f"<br><i>{w}</i>" for w in [*spec.filled, *spec.warnings])
     return f"<b>{spec.name}</b><br>{cpu}; {spec.ram_gb:.1f} GB RAM{bandwidth}; {gpus}{notes}"
 
 
