@@ -108,3 +108,29 @@ def test_a_moe_file_reads_only_its_routed_experts() -> None:
     # 8 of 128 experts: 2,000 dense + 8/128 of the experts' 128,000
     assert _active_parameters(tensors, 128, 8) == 2_000 + 8_000
     assert _active_parameters(tensors, None, None) is None
+
+
+@pytest.mark.parametrize("profile_name", ["us-defense-24gb.toml", "eu-company-mac-cloud.toml"])
+def test_every_recommended_prediction_carries_its_range(profile_name: str) -> None:
+    """Each local recommendation's decode prediction comes with the range around it, in the
+    JSON and in the record's words; a hosted model has neither."""
+    from modelvet.engine.catalog import bundled_catalog
+    from modelvet.engine.profile import load_profile
+    from modelvet.engine.rank.recommend import recommend
+    from modelvet.engine.report import render
+    from tests.helpers import REPO
+
+    result = recommend(load_profile(REPO / "examples" / profile_name))
+    local = [m for m in result.recommended if m.predicted_tokens_per_s is not None]
+    assert local
+    for item in local:
+        assert item.predicted_tokens_per_s_range is not None
+        low, high = item.predicted_tokens_per_s_range
+        assert low < item.predicted_tokens_per_s < high
+    for item in result.recommended:
+        if item.placement == "hosted":
+            assert item.predicted_tokens_per_s_range is None
+    top = local[0].predicted_tokens_per_s_range
+    assert top is not None
+    record = render(result, "md", catalog=bundled_catalog()).decode()
+    assert f"likely {top[0]:.0f}–{top[1]:.0f}" in record

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from modelvet.engine.fit.speed import RANGE_HIGH, RANGE_LOW
 from modelvet.engine.rank.result import Alternative, MemoryBreakdown, RecommendedModel
 from modelvet.engine.vocabulary import format_bytes, placement_phrase
 
@@ -84,6 +85,11 @@ def with_alternative(item: RecommendedModel, index: int) -> RecommendedModel:
             "placement": chosen.placement,
             "predicted_memory_bytes": chosen.predicted_memory_bytes,
             "predicted_tokens_per_s": chosen.predicted_tokens_per_s,
+            "predicted_tokens_per_s_range": (
+                None
+                if chosen.predicted_tokens_per_s is None
+                else [chosen.predicted_tokens_per_s * f for f in (RANGE_LOW, RANGE_HIGH)]
+            ),
             "meets_speed_target": chosen.meets_speed_target,
             "quality_loss_pct": chosen.quality_loss_pct,
             "run_command": chosen.run_command,

@@ -136,12 +136,16 @@ def recommended_frame(ranked: pl.DataFrame, profile: Profile) -> pl.DataFrame:
     columns = [
         pl.col(_RENAMED.get(name, name)).alias(name)
         for name in RecommendedModel.model_fields
-        if name not in ("memory", "reasons")
+        if name not in ("memory", "reasons", "predicted_tokens_per_s_range")
     ]
+    span = pl.concat_list("predicted_tokens_per_s_low", "predicted_tokens_per_s_high")
     rows = ranked.select(
         *columns,
         pl.struct(_MEMORY).alias("memory"),
         reasons(profile).alias("reasons"),
+        pl.when(pl.col("predicted_tokens_per_s").is_not_null())
+        .then(span)
+        .alias("predicted_tokens_per_s_range"),
     ).with_columns(
         pl.col("capability").fill_null(0.0),
         *(pl.col(c).fill_null([]) for c in ("task_scores", "missing_tasks", "score_benchmarks")),

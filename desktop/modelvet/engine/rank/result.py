@@ -113,6 +113,8 @@ class RecommendedModel(_Value):
     # Defaults only so that decision records written before these fields still load.
     quality_loss_pct: float | None = None
     quality_basis: str | None = None
+    # [low, high]: where published measurements fall around the decode prediction
+    predicted_tokens_per_s_range: list[float] | None = None
     variant_choice: str | None = None
     alternatives: list[Alternative] = []
     max_context_tokens: MaxContext | None = None

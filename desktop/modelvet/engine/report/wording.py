@@ -79,7 +79,11 @@ def speed_line(entry: RecordedModel, target: float) -> str:
     if item.predicted_tokens_per_s is None:
         return "not predicted"
     verdict = "meets" if item.meets_speed_target else "below"
-    return f"{speed(item.predicted_tokens_per_s)} ({verdict} the {target:g} tokens/s target)"
+    span = item.predicted_tokens_per_s_range
+    likely = f", likely {span[0]:.0f}–{span[1]:.0f}" if span else ""
+    return (
+        f"{speed(item.predicted_tokens_per_s)}{likely} ({verdict} the {target:g} tokens/s target)"
+    )
 
 
 def lineage(entry: RecordedModel) -> str:
