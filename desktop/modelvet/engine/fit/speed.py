@@ -34,18 +34,26 @@ class Backend:
 
     key: str
     name: str
-    bandwidth_efficiency: float
+    bandwidth_efficiency: float  # share of the stated bandwidth a token's reads reach
     overhead_s: float
     overhead_per_layer_s: float
     compute_efficiency: float
     mla_decode_efficiency: float  # share of FP16 FLOPS latent attention reaches when decoding
     attention_efficiency: float  # share of FP16 FLOPS prompt attention over a deep cache reaches
+    # The same on a unified-memory machine (LPDDR shared with the CPU reaches less of its peak
+    # than a discrete card's GDDR or HBM); None: as discrete.
+    unified_bandwidth_efficiency: float | None = None
+
+    def efficiency(self, unified: bool) -> float:
+        if unified and self.unified_bandwidth_efficiency is not None:
+            return self.unified_bandwidth_efficiency
+        return self.bandwidth_efficiency
 
 
 # Fitted by bench/bench_speed.py (see its table in the README); CPU from this project's own
 # smoke runs until published CPU rows are collected.
 BACKENDS = {
-    "cuda": Backend("cuda", "CUDA", 0.92, 0.0010, 0.000055, 0.65, 0.056, 0.65),
+    "cuda": Backend("cuda", "CUDA", 0.92, 0.0005, 0.000030, 0.65, 0.056, 0.65, 0.83),
     "metal": Backend("metal", "Metal", 0.85, 0.0020, 0.000080, 0.80, 0.06, 0.80),
     "vulkan": Backend("vulkan", "Vulkan/ROCm", 0.80, 0.0020, 0.000080, 0.30, 0.05, 0.08),
     "cpu": Backend("cpu", "CPU", 0.75, 0.0002, 0.000010, 0.5, 0.05, 0.5),
@@ -187,7 +195,7 @@ def speed_columns(
     share = pl.col("gpu_share")
     on_cpu = share == 0.0
     if cap.gpu_bandwidth:
-        gpu_time = gpu_read / (cap.gpu_bandwidth * backend.bandwidth_efficiency)
+        gpu_time = gpu_read / (cap.gpu_bandwidth * backend.efficiency(cap.unified))
         gpu_bound = gpu_read / cap.gpu_bandwidth
     else:
         gpu_time = gpu_bound = pl.when(share > 0).then(null).otherwise(0.0)
@@ -243,7 +251,7 @@ def _prefill(cap: Capacity, backend: Backend, settings: RunSettings, depth: int)
     compute = flops_per_token() / (cap.gpu_flops * backend.compute_efficiency) + attention_flops(
         depth + batch / 2
     ) / (cap.gpu_flops * backend.attention_efficiency)
-    weights = pl.col("weights_bytes") / (cap.gpu_bandwidth * backend.bandwidth_efficiency) / batch
+    weights = pl.col("weights_bytes") / (cap.gpu_bandwidth * backend.efficiency(cap.unified)) / batch
     per_token = compute + weights
     return pl.when(pl.col("gpu_share") == 1.0).then(1.0 / per_token).otherwise(None)
 
@@ -253,7 +261,8 @@ def assumptions(cap: Capacity, settings: RunSettings, depth_tokens: int | None =
     backend = BACKENDS[cap.backend]
     return [
         f"decode with {depth} tokens already cached: active weights and that KV cache read "
-        f"once per token at {backend.bandwidth_efficiency:.0%} of {backend.name} bandwidth, plus "
+        f"once per token at {backend.efficiency(cap.unified):.0%} of {backend.name} bandwidth"
+        f"{' (unified memory)' if cap.unified and backend.key != 'cpu' else ''}, plus "
         f"{backend.overhead_s * 1e3:.1f} ms + {backend.overhead_per_layer_s * 1e6:.0f} µs per "
         "layer of per-token overhead (fitted to published llama-bench measurements)",
         f"range {RANGE_LOW:.0%}–{RANGE_HIGH:.0%} of the prediction: where published llama-bench "
