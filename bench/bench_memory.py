@@ -4,7 +4,9 @@ Prints figures, asserts nothing. Target (DESIGN.md "Performance"): within 5 % fo
 KV cache, within 15 % in total, under both runtime presets. Each case loads the file in the
 real smoke child with exactly the predicted settings and reads llama.cpp's own buffer sizes.
 Files: SmolLM2 (the PyPI package) and small generated files laid out as gemma3 (sliding
-window) and gemma4 (layers that differ in KV geometry and share caches), as the tests make.
+window), gemma4 (layers that differ in KV geometry and share caches), qwen3moe (routed
+experts), mamba2 (state-space) and granitehybrid (attention and Mamba-2 layers), as the tests
+make. A recurrent layer's state (llama.cpp's RS buffer) is counted with the KV cache.
 
     .venv/bin/python bench/bench_memory.py [--contexts 1024 8192 32768]
 """
@@ -25,7 +27,14 @@ from modelvet.engine.smoke.protocol import BuffersEvent, SmokeRequest, settings_
 from modelvet.engine.smoke.runner import SmokeSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.tiny_gguf import TinyShape, write_gemma3, write_gemma4  # noqa: E402
+from tests.tiny_gguf import (  # noqa: E402
+    TinyShape,
+    write_gemma3,
+    write_gemma4,
+    write_granitehybrid,
+    write_mamba2,
+    write_qwen3moe,
+)
 
 MIB = 2**20
 PARTS = (
@@ -40,7 +49,8 @@ def measured_mib(path: Path, settings: RunSettings) -> dict[str, float]:
     events = SmokeSession(request, lambda event: None, timeout_s=300).run()
     for event in events:
         if isinstance(event, BuffersEvent):
-            return event.mib
+            mib = event.mib
+            return mib | {"kv": mib.get("kv", 0.0) + mib.get("rs", 0.0)}
     raise SystemExit(f"{path.name}: no buffers reported: {events[-1:]}")
 
 
@@ -57,6 +67,9 @@ def main() -> None:
             "gemma4-like": write_gemma4(
                 Path(folder) / "gemma4.gguf", TinyShape(layers=15, shared_kv_layers=5)
             ),
+            "qwen3moe-like": write_qwen3moe(Path(folder) / "qwen3moe.gguf"),
+            "mamba2-like": write_mamba2(Path(folder) / "mamba2.gguf"),
+            "granitehybrid-like": write_granitehybrid(Path(folder) / "granitehybrid.gguf"),
         }
         for name, path in files.items():
             facts = read_gguf(path)
@@ -81,7 +94,10 @@ def main() -> None:
     print(
         table(["file", "runtime", "context", "weights", "KV cache", "compute", "total error"], rows)
     )
-    cases = f"{len(rows)} loads: 3 files × {len(RUNTIMES)} runtimes × {len(args.contexts)} contexts"
+    cases = (
+        f"{len(rows)} loads: {len(files)} files × {len(RUNTIMES)} runtimes × "
+        f"{len(args.contexts)} contexts"
+    )
     headline.write(
         args.headline,
         [

@@ -1,7 +1,9 @@
 """Predicted memory against the buffers llama.cpp reports, under both runtime presets.
 
 Real loads in the smoke child of SmolLM2 and of generated files for a sliding-window
-architecture (gemma3) and one whose layers differ in KV geometry and share caches (gemma4).
+architecture (gemma3), one whose layers differ in KV geometry and share caches (gemma4), a
+mixture of experts (qwen3moe), a state-space model (mamba2) and a hybrid of attention and
+Mamba-2 layers (granitehybrid).
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ from modelvet.engine.smoke.protocol import (
 )
 from modelvet.engine.smoke.runner import SmokeSession
 from tests.helpers import run_modelvet
-from tests.tiny_gguf import MambaShape, TinyShape, write_gemma3, write_gemma4, write_mamba2
+from tests.tiny_gguf import (
+    HybridShape,
+    MambaShape,
+    MoeShape,
+    TinyShape,
+    write_gemma3,
+    write_gemma4,
+    write_granitehybrid,
+    write_mamba2,
+    write_qwen3moe,
+)
 
 pytestmark = pytest.mark.llama
 MIB = 2**20
@@ -195,3 +207,73 @@ def test_inspect_json_names_the_runtime_and_each_layer_type(gemma4_gguf: Path) -
         shape.full_head_dim,
     )
     assert report["kv_shared_layers"] == shape.shared_kv_layers
+
+
+@pytest.fixture(scope="session")
+def qwen3moe_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_qwen3moe(tmp_path_factory.mktemp("gguf") / "tiny-qwen3moe.gguf")
+
+
+@pytest.fixture(scope="session")
+def granitehybrid_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_granitehybrid(tmp_path_factory.mktemp("gguf") / "tiny-granitehybrid.gguf")
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("context", [1000, 8192])
+@pytest.mark.parametrize("model", ["qwen3moe_gguf", "granitehybrid_gguf", "mamba2_gguf"])
+def test_moe_and_recurrent_predictions_match_llama_cpp_buffers(
+    model: str, context: int, runtime: str, request: pytest.FixtureRequest
+) -> None:
+    """Routed experts' activations and recurrent layers' scan set the compute buffer here; a
+    recurrent layer's state (llama.cpp's RS buffer) counts with the KV cache."""
+    path = request.getfixturevalue(model)
+    settings = RunSettings.preset(runtime, context)
+    buffers = load(path, settings)
+    measured = buffers.mib
+    predicted = predict_memory(read_gguf(path), settings)
+    state = measured.get("kv", 0.0) + measured.get("rs", 0.0)
+    for key, theirs, tolerance in (
+        ("weights_bytes", measured["model"], 0.05),
+        ("kv_cache_bytes", state, 0.05),
+        ("compute_bytes", measured["compute"], 0.15),
+    ):
+        ours = getattr(predicted, key) / MIB
+        assert ours == pytest.approx(theirs, rel=tolerance), (key, ours, measured)
+    assert buffers.applied["n_seq_max"] == str(settings.parallel_slots)
+
+
+def test_gguf_reader_sees_experts_and_hybrid_layers(
+    qwen3moe_gguf: Path, granitehybrid_gguf: Path
+) -> None:
+    moe, shape = read_gguf(qwen3moe_gguf), MoeShape()
+    assert (moe.experts_total, moe.experts_active) == (shape.experts, shape.experts_used)
+    assert moe.expert_intermediate_size == shape.expert_ffn
+    assert moe.intermediate_size == shape.ffn
+    assert moe.active_parameter_count is not None
+    assert moe.active_parameter_count < moe.parameter_count
+    hybrid, layout = read_gguf(granitehybrid_gguf), HybridShape()
+    attending = sum(layout.attends(i) for i in range(layout.layers))
+    assert hybrid.full_attention_layers == attending == 2
+    assert hybrid.recurrent_layers == layout.layers - attending
+    conv_dim = layout.inner + 2 * layout.groups * layout.state
+    assert hybrid.recurrent_state_elements == (layout.conv - 1) * conv_dim + (
+        layout.state * layout.inner
+    )
+    assert hybrid.recurrent_projection_width == layout.inner + conv_dim + layout.ssm_heads
+    assert hybrid.kv_heads == layout.kv_heads
+
+
+def test_expert_activations_outgrow_a_dense_feed_forward(qwen3moe_gguf: Path) -> None:
+    """More routed experts per token, more compute buffer: measured and predicted alike."""
+    settings = RunSettings.preset("llama-server", 1000)
+    wider = write_qwen3moe(
+        qwen3moe_gguf.with_name("tiny-qwen3moe-8used.gguf"), MoeShape(experts_used=8)
+    )
+    sizes = {}
+    for path in (qwen3moe_gguf, wider):
+        measured = load(path, settings).mib["compute"]
+        predicted = predict_memory(read_gguf(path), settings).compute_bytes / MIB
+        assert predicted == pytest.approx(measured, rel=0.15)
+        sizes[path] = measured
+    assert sizes[wider] > sizes[qwen3moe_gguf] * 1.4

@@ -59,6 +59,8 @@ class GgufFacts:
     qk_rope_head_dim: int | None = None
     experts_total: int | None = None
     experts_active: int | None = None
+    expert_intermediate_size: int | None = None
+    recurrent_projection_width: int | None = None
     chat_template: str | None = None
     license: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -173,6 +175,19 @@ def _recurrent_state_elements(header: GgufHeader, arch: str) -> int | None:
     return conv + d_state * d_inner
 
 
+def _recurrent_projection_width(header: GgufHeader, arch: str) -> int | None:
+    """Per-token width of a recurrent layer's input projection (z, x, B, C, dt), the tensor
+    its compute graph is built around (src/models/mamba-base.cpp, build_mamba2_layer:
+    d_in_proj = 2 × d_inner + 2 × groups × d_state + heads)."""
+    d_inner = _count(header, f"{arch}.ssm.inner_size")
+    d_state = _count(header, f"{arch}.ssm.state_size")
+    if not (d_inner and d_state):
+        return None
+    groups = _count(header, f"{arch}.ssm.group_count") or 0
+    heads = _count(header, f"{arch}.ssm.time_step_rank") or 0
+    return 2 * d_inner + 2 * groups * d_state + heads
+
+
 def _attending(header: GgufHeader, arch: str, layers: int, per_layer: list[Any]) -> list[bool]:
     interval = _count(header, f"{arch}.full_attention_interval")
     if interval:  # Qwen3-Next / Qwen3.5: every interval-th layer attends, the rest recur
@@ -206,6 +221,9 @@ def _layer_geometry(header: GgufHeader, arch: str, layers: int | None) -> dict[s
         "kv_shared_layers": shared or None,
         "recurrent_layers": recurrent or None,
         "recurrent_state_elements": _recurrent_state_elements(header, arch) if recurrent else None,
+        "recurrent_projection_width": (
+            _recurrent_projection_width(header, arch) if recurrent else None
+        ),
     }
     swa_heads = per_layer[sliding[0]] if sliding else None
     full_heads = per_layer[full[0]] if full else None
@@ -299,6 +317,7 @@ def read_gguf(path: str | Path) -> GgufFacts:
         qk_rope_head_dim=_count(header, f"{arch}.rope.dimension_count") if kv_lora else None,
         experts_total=experts,
         experts_active=routed,
+        expert_intermediate_size=_widest(_counts(header, f"{arch}.expert_feed_forward_length")),
         active_parameter_count=_active_parameters(tensors, experts, routed),
         chat_template=_text(header, "tokenizer.chat_template"),
         license=_text(header, "general.license"),

@@ -46,6 +46,7 @@ class InspectReport(BaseModel):
     recurrent_state_elements: int | None = None
     experts_total: int | None
     experts_active: int | None
+    expert_intermediate_size: int | None = None
     license: str | None
     settings: str
     runtime: dict[str, Any] = {}

@@ -261,6 +261,15 @@ class Architecture(Strict):
     qk_rope_head_dim: int | None = Field(None, ge=1, description="MLA decoupled RoPE key width")
     experts_total: int | None = Field(None, ge=1)
     experts_active: int | None = Field(None, ge=1)
+    expert_intermediate_size: int | None = Field(
+        None, ge=1, description="Feed-forward width of one routed expert (moe_intermediate_size)"
+    )
+    recurrent_projection_width: int | None = Field(
+        None,
+        ge=1,
+        description="Width of a recurrent layer's input projection per token (Mamba-2: "
+        "2 × d_inner + 2 × groups × d_state + heads), from the config",
+    )
     source: Url
 
 

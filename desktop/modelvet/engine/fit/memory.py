@@ -28,6 +28,8 @@ F32_BYTES = 4
 # logits; inside attention, besides Q and its output, the residual, its norm and K/V input.
 ACTIVATIONS_AT_LOGITS = 2
 ACTIVATIONS_AT_ATTENTION = 3
+# Beside routed experts' activations: the layer input, the residual and the norm output.
+ACTIVATIONS_AT_EXPERTS = 3
 
 
 def padded_cells(context_tokens: pl.Expr) -> pl.Expr:
@@ -116,10 +118,20 @@ def compute_buffer_bytes(settings: RunSettings, cells: pl.Expr | None = None) ->
 
     The peak is either the logits (vocab × n_ubatch f32) or a layer's work beside the
     attention masks, which live through every layer: one per cache (full, and sliding where
-    the model has sliding layers), f16 with flash attention and f32 without. Inside a layer:
-    without flash attention a full layer's scores (heads × cells × n_ubatch f32); Q and the
-    attention output at the widest head size plus a few hidden-sized activations; or the
-    feed-forward gate, up and product where the intermediate size is known.
+    the model has sliding layers), f16 with flash attention and f32 without. Inside a layer,
+    whichever is widest of:
+    - attention (only where some layer attends): without flash attention a full layer's
+      scores (heads × cells × n_ubatch f32); Q and the attention output at the widest head
+      size plus a few hidden-sized activations;
+    - a dense feed-forward: gate, up and their product where the intermediate size is known;
+    - routed experts (src/llama-graph.cpp, build_moe_ffn): `mul_mat_id` gives gate and up
+      per selected expert, [expert_ffn, experts_used, n_ubatch], and the SwiGLU product is a
+      third such tensor; beside them the layer input, the residual and the norm output, and the
+      attention output's block, which the allocator cannot reuse for the wider expert tensors;
+    - a recurrent layer (src/models/mamba-base.cpp, build_mamba2_layer): its input projection
+      (z, x, B, C, dt) stays alive through the scan for z's gate, beside the convolution's
+      concatenated input and its output, each about as wide: three projection widths plus
+      the layer input and the residual.
     """
     ub = settings.ubatch
     hidden = pl.col("hidden_size")
@@ -135,8 +147,16 @@ def compute_buffer_bytes(settings: RunSettings, cells: pl.Expr | None = None) ->
     activations = (2 * q_width + ACTIVATIONS_AT_ATTENTION * hidden) * ub * F32_BYTES
     if not settings.flash_attention:
         activations = activations + pl.col("attention_heads") * all_cells * ub * F32_BYTES
+    attends = ((full + sliding) > 0).fill_null(True)
+    attention = pl.when(attends).then(activations)
     ffn = (3 * pl.col("intermediate_size") + 2 * hidden) * ub * F32_BYTES
-    layer_peak = masks + pl.max_horizontal(activations, ffn)
+    routed = pl.col("experts_active") * pl.col("expert_intermediate_size")
+    experts = (3 * routed + ACTIVATIONS_AT_EXPERTS * hidden + q_width) * ub * F32_BYTES
+    projection = pl.col("recurrent_projection_width")
+    recurrent = pl.when(pl.col("recurrent_layers").fill_null(0) > 0).then(
+        (3 * projection + 2 * hidden) * ub * F32_BYTES
+    )
+    layer_peak = masks + pl.max_horizontal(attention, ffn, experts, recurrent)
     return pl.max_horizontal(logits_peak, layer_peak).cast(pl.Int64)
 
 
