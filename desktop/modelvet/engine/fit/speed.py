@@ -251,7 +251,8 @@ def _prefill(cap: Capacity, backend: Backend, settings: RunSettings, depth: int)
     compute = flops_per_token() / (cap.gpu_flops * backend.compute_efficiency) + attention_flops(
         depth + batch / 2
     ) / (cap.gpu_flops * backend.attention_efficiency)
-    weights = pl.col("weights_bytes") / (cap.gpu_bandwidth * backend.efficiency(cap.unified)) / batch
+    reach = cap.gpu_bandwidth * backend.efficiency(cap.unified)
+    weights = pl.col("weights_bytes") / reach / batch
     per_token = compute + weights
     return pl.when(pl.col("gpu_share") == 1.0).then(1.0 / per_token).otherwise(None)
 
