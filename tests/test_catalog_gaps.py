@@ -82,7 +82,7 @@ def test_catalog_validate_prints_the_gaps() -> None:
     assert report["gaps"] == catalog_gaps(bundled_catalog())
 
 
-MEMORY_GAPS = ("compute buffer", "recurrent state")
+MEMORY_GAPS = ("compute buffer", "recurrent state")  # gap wording for a memory term
 
 
 def test_a_memory_figure_missing_a_term_says_it_is_a_lower_bound() -> None:
@@ -147,3 +147,32 @@ def test_the_lower_bound_caveat_names_each_missing_term() -> None:
     assert "recurrent layers' state" in notes["hybrid-without-state"]
     assert "compute buffer" in notes["dense-without-vocabulary"]
     assert notes["qwen3-8b"] is None
+
+
+def test_a_mixture_of_experts_without_its_active_parameters_is_read_whole_and_says_so() -> None:
+    """Unknown active parameters are not the total and not zero: the speed is computed as if
+    every expert were read (a lower bound), and each such recommendation says so; a dense model
+    never carries the caveat (all its parameters are active by definition)."""
+    catalog = bundled_catalog()
+    unstated = {
+        m.id
+        for m in catalog.models.values()
+        if m.architecture and (m.architecture.experts_total or 1) > 1 and m.active_params_b is None
+    }
+    assert unstated, "the bundled catalog has such a model; the rule must stay tested"
+    profile = parse_profile(
+        {
+            "security": {"policy": "no-restrictions", "unknown_terms": "warn"},
+            "hardware": {"ram_gb": 4096, "ram_bandwidth_gbs": 400, "cpu_cores": 64},
+            "capability": {"context_tokens": 4096, "min_tokens_per_s": 0},
+        }
+    )
+    result = recommend(profile)
+    flagged = {
+        item.model_id
+        for item in result.recommended
+        for caveat in item.caveats
+        if caveat.rule == "speed" and "lower bound" in caveat.detail
+    }
+    assert flagged == unstated & {item.model_id for item in result.recommended}
+    assert flagged

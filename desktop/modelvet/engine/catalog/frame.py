@@ -109,10 +109,19 @@ def _model_columns(model: Model, catalog: Catalog) -> dict[str, Any]:
         "languages": list(model.languages),
         "context_length": model.context_length,
         "total_params_b": model.total_params_b,
-        "active_params_b": model.active_params_b or model.total_params_b,
+        "active_params_b": _active_params_b(model),
         "release_date": model.release_date,
         **{name: arch.get(name) for name in _ARCH},
     }
+
+
+def _active_params_b(model: Model) -> float | None:
+    """The parameters one token uses: all of them in a dense model; for a mixture of experts
+    only what the catalog states (unknown stays unknown, never the total)."""
+    if model.active_params_b is not None:
+        return model.active_params_b
+    experts = model.architecture.experts_total if model.architecture else None
+    return model.total_params_b if (experts or 1) <= 1 else None
 
 
 def implied_params_b(model: Model) -> float | None:

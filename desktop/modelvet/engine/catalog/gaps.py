@@ -27,6 +27,16 @@ def _state_gap(arch: Architecture | None) -> str | None:
     return None
 
 
+def _experts_gap(model: Model) -> str | None:
+    """A mixture of experts that states neither its active parameters nor its experts' width."""
+    arch = model.architecture
+    if arch is None or (arch.experts_total or 1) <= 1 or model.active_params_b is not None:
+        return None
+    if arch.expert_intermediate_size is not None:
+        return "active_params_b (speed)"
+    return "active_params_b or expert_intermediate_size (routed experts: compute buffer, speed)"
+
+
 def _compute_gap(arch: Architecture | None) -> str | None:
     if arch is None:
         return None
@@ -57,6 +67,7 @@ def model_gaps(model: Model) -> list[str]:
         "context_length" if model.context_length is None else None,
         _kv_gap(arch),
         _compute_gap(arch),
+        _experts_gap(model),
         _state_gap(arch),
         _size_gap(model),
     ]

@@ -150,7 +150,13 @@ def compute_buffer_bytes(settings: RunSettings, cells: pl.Expr | None = None) ->
     attends = ((full + sliding) > 0).fill_null(True)
     attention = pl.when(attends).then(activations)
     ffn = (3 * pl.col("intermediate_size") + 2 * hidden) * ub * F32_BYTES
-    routed = pl.col("experts_active") * pl.col("expert_intermediate_size")
+    # Where the catalog does not state the experts' width, the active parameters bound it: the
+    # routed experts' gate, up and down matrices (3 × hidden × width each) are part of them.
+    per_layer = pl.col("active_params_b") * 1e9 / (3 * hidden * pl.col("layers"))
+    routed = pl.coalesce(
+        pl.col("experts_active") * pl.col("expert_intermediate_size"),
+        pl.when(pl.col("experts_total").fill_null(1) > 1).then(per_layer.floor()),
+    )
     experts = (3 * routed + ACTIVATIONS_AT_EXPERTS * hidden + q_width) * ub * F32_BYTES
     projection = pl.col("recurrent_projection_width")
     recurrent = pl.when(pl.col("recurrent_layers").fill_null(0) > 0).then(
@@ -187,9 +193,17 @@ def memory_gap() -> pl.Expr:
         pl.col("recurrent_layers").is_null() | pl.col("recurrent_state_elements").is_null()
     )
     compute_unknown = pl.col("hidden_size").is_null() | pl.col("vocab_size").is_null()
+    experts_unknown = (
+        (pl.col("experts_total").fill_null(1) > 1)
+        & pl.col("expert_intermediate_size").is_null()
+        & pl.col("active_params_b").is_null()
+    )
     parts = [
         pl.when(compute_unknown).then(
             pl.lit("the compute buffer's logits and activations (hidden or vocabulary size)")
+        ),
+        pl.when(experts_unknown).then(
+            pl.lit("the routed experts' activations (their width and the active parameters)")
         ),
         pl.when(hybrid.fill_null(False) & state_unknown).then(
             pl.lit("the recurrent layers' state (its size)")

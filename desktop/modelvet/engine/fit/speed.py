@@ -124,7 +124,20 @@ def kv_read_bytes(depth_tokens: int, kv_cache_type: str = "f16") -> pl.Expr:
 
 
 def active_share() -> pl.Expr:
+    """The share of the weights one token reads; where a mixture of experts does not state its
+    active parameters, all of them (so the speed is a lower bound, and `speed_gap` says so)."""
     return (pl.col("active_params_b") / pl.col("total_params_b")).fill_null(1.0).clip(0.0, 1.0)
+
+
+def speed_gap() -> pl.Expr:
+    """What the decode prediction assumes for want of a catalog fact, or null."""
+    moe_unknown = (pl.col("experts_total").fill_null(1) > 1) & pl.col("active_params_b").is_null()
+    return pl.when(moe_unknown).then(
+        pl.lit(
+            "predicted speed is a lower bound: the catalog does not state how many parameters "
+            "a token uses, so every expert's weights are counted as read"
+        )
+    )
 
 
 def attention_flops(depth_tokens: float) -> pl.Expr:

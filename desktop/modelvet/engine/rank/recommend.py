@@ -24,6 +24,7 @@ from modelvet.engine.fit.placement import (
     headroom,
 )
 from modelvet.engine.fit.speed import assumptions as speed_assumptions
+from modelvet.engine.fit.speed import speed_gap
 from modelvet.engine.hardware import HardwareSpec, resolve_hardware
 from modelvet.engine.licence_rules import licence_outcomes
 from modelvet.engine.obligations import obligations
@@ -132,7 +133,9 @@ def _capability_rules(profile: Profile) -> dict[str, pl.Expr]:
     return rules
 
 
-MEMORY_GAP = "unknown:memory"  # a variant caveat (rank/explain.py), never an exclusion
+# Variant caveats (rank/explain.py), never exclusions: a figure that is a bound, and why.
+MEMORY_GAP = "unknown:memory"
+SPEED_GAP = "unknown:speed"
 
 
 def evaluate(
@@ -168,6 +171,7 @@ def evaluate(
             + [pl.col("model_id").is_in(blocking["model_id"].implode()).alias("licence_blocked")]
             # Never blocks: the figure is a lower bound, said as a caveat on the model.
             + [pl.when(pl.col("hosted")).then(None).otherwise("memory_gap").alias(MEMORY_GAP)]
+            + [pl.when(pl.col("hosted")).then(None).otherwise(speed_gap()).alias(SPEED_GAP)]
         )
         .collect()
     )
@@ -193,7 +197,7 @@ def evaluate(
         prepared.terms,
         caveats,
         obligations(prepared.terms, profile.organisation),
-        [*(unknown_cols if warn else []), MEMORY_GAP],
+        [*(unknown_cols if warn else []), MEMORY_GAP, SPEED_GAP],
     )
     excluded_ids = (
         frame.select("model_id")
