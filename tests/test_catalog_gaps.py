@@ -82,6 +82,12 @@ def test_catalog_validate_prints_the_gaps() -> None:
     assert report["gaps"] == catalog_gaps(bundled_catalog())
 
 
+# A machine every model fits on, admitting unknown terms: each model's caveats can be seen.
+EVERYTHING_FITS = {
+    "security": {"policy": "no-restrictions", "unknown_terms": "warn"},
+    "hardware": {"ram_gb": 4096, "ram_bandwidth_gbs": 400, "cpu_cores": 64},
+    "capability": {"context_tokens": 4096, "min_tokens_per_s": 0},
+}
 MEMORY_GAPS = ("compute buffer", "recurrent state")  # gap wording for a memory term
 
 
@@ -89,13 +95,7 @@ def test_a_memory_figure_missing_a_term_says_it_is_a_lower_bound() -> None:
     """Unknown is not none: a model whose compute buffer or recurrent state cannot be computed
     is still placed, but every recommendation of it says its memory is a lower bound — the same
     models `catalog validate` names for those facts, no more and no fewer."""
-    profile = parse_profile(
-        {
-            "security": {"policy": "no-restrictions", "unknown_terms": "warn"},
-            "hardware": {"ram_gb": 4096, "ram_bandwidth_gbs": 400, "cpu_cores": 64},
-            "capability": {"context_tokens": 4096, "min_tokens_per_s": 0},
-        }
-    )
+    profile = parse_profile(EVERYTHING_FITS)
     named = {
         model_id
         for model_id, gaps in catalog_gaps(bundled_catalog()).items()
@@ -160,13 +160,7 @@ def test_a_mixture_of_experts_without_its_active_parameters_is_read_whole_and_sa
         if m.architecture and (m.architecture.experts_total or 1) > 1 and m.active_params_b is None
     }
     assert unstated, "the bundled catalog has such a model; the rule must stay tested"
-    profile = parse_profile(
-        {
-            "security": {"policy": "no-restrictions", "unknown_terms": "warn"},
-            "hardware": {"ram_gb": 4096, "ram_bandwidth_gbs": 400, "cpu_cores": 64},
-            "capability": {"context_tokens": 4096, "min_tokens_per_s": 0},
-        }
-    )
+    profile = parse_profile(EVERYTHING_FITS)
     result = recommend(profile)
     flagged = {
         item.model_id
