@@ -281,3 +281,18 @@ def test_other_languages_weigh_the_multilingual_benchmarks(prepared_test_catalog
     swa = next(m for m in french.recommended if m.model_id == "swa-27b")
     assert any(t.startswith("multilingual ") and "(1 benchmark)" in t for t in swa.task_scores)
     assert "MGSM" in swa.score_benchmarks
+
+
+@pytest.mark.parametrize("profile_file", ["us-defense-24gb.toml", "eu-company-mac-cloud.toml"])
+def test_recommendations_come_in_rank_order(profile_file: str) -> None:
+    """Every step after ranking (context planning, terms, caveats) keeps the ranked order, on
+    the bundled catalog's many models: the list reads 1, 2, 3 … and fast models come first."""
+    from modelvet.engine.profile import load_profile
+    from modelvet.engine.rank.recommend import recommend
+    from tests.helpers import REPO
+
+    result = recommend(load_profile(REPO / "examples" / profile_file))
+    ranks = [item.rank for item in result.recommended]
+    assert len(ranks) > 20 and ranks == list(range(1, len(ranks) + 1))
+    fast = [item.meets_speed_target is not False for item in result.recommended]
+    assert fast == sorted(fast, reverse=True)
