@@ -125,7 +125,8 @@ def plan_context(chosen: pl.DataFrame, settings: RunSettings, cap: Capacity) -> 
     Memory is predicted, in one pass, at every point of each variant (the grid lengths, its
     own context length, its window-fill point) for both KV types."""
     needs = [_room(cap).alias("_room"), *(_need(settings, cap, kv) for kv in KV_TYPES)]
-    points = _points(_local(chosen, needs), settings, GRID).with_columns(needs)
+    # Lazily: the optimiser shares the memory formulas' common parts between the two KV types.
+    points = _points(_local(chosen, needs), settings, GRID).lazy().with_columns(needs).collect()
     reach = points.group_by("_row").agg(
         pl.col("_room").first(), *(e for kv in KV_TYPES for e in _longest_fitting(kv))
     )

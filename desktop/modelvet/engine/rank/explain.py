@@ -65,23 +65,25 @@ _OBLIGATION = pl.Struct(
 )
 
 
-def _variant_caveats(unknown_columns: list[str]) -> pl.Expr:
-    """The chosen variant's unknown facts, admitted under `unknown_terms = "warn"`."""
-    items = [
-        pl.when(pl.col(c).is_not_null()).then(
-            pl.struct(
-                pl.lit(c.removeprefix("unknown:")).alias("rule"),
-                pl.col(c).alias("detail"),
-                pl.lit("unknown").alias("status"),
-                pl.lit(None, dtype=pl.String).alias("licence"),
-                pl.lit(None, dtype=pl.String).alias("clause_url"),
-            )
-        )
-        for c in unknown_columns
-    ]
-    if not items:
-        return pl.lit([], dtype=pl.List(_CAVEAT))
-    return pl.concat_list(items).list.drop_nulls()
+def _variant_caveats(ranked: pl.DataFrame, unknown_columns: list[str]) -> pl.DataFrame:
+    """model_id → the chosen variant's unknown facts (admitted under `unknown_terms = "warn"`)
+    and the bounds its figures are (memory, speed), as caveats: the non-null cells only."""
+    if not unknown_columns:
+        return pl.DataFrame(schema={"model_id": pl.String, "_variant_caveats": pl.List(_CAVEAT)})
+    long = (
+        ranked.select("model_id", *unknown_columns)
+        .unpivot(index="model_id", variable_name="column", value_name="detail")
+        .drop_nulls("detail")
+    )
+    return long.group_by("model_id", maintain_order=True).agg(
+        pl.struct(
+            pl.col("column").str.strip_prefix("unknown:").alias("rule"),
+            "detail",
+            pl.lit("unknown").alias("status"),
+            pl.lit(None, dtype=pl.String).alias("licence"),
+            pl.lit(None, dtype=pl.String).alias("clause_url"),
+        ).alias("_variant_caveats")
+    )
 
 
 def with_terms(
@@ -104,7 +106,8 @@ def with_terms(
             pl.struct([f.name for f in _OBLIGATION.fields]).alias("obligations")
         ),
     ]
-    out = ranked.with_columns(_variant_caveats(unknown_columns).alias("_variant_caveats"))
+    by_model.append(_variant_caveats(ranked, unknown_columns))
+    out = ranked
     for part in by_model:
         out = out.join(part, on="model_id", how="left", maintain_order="left")
     empty_caveats = pl.lit([], dtype=pl.List(_CAVEAT))
