@@ -43,17 +43,27 @@ class Backend:
     # The same on a unified-memory machine (LPDDR shared with the CPU reaches less of its peak
     # than a discrete card's GDDR or HBM); None: as discrete.
     unified_bandwidth_efficiency: float | None = None
+    # Share of the stated FP16 throughput prompt processing reaches on a unified-memory machine
+    # (a power-limited integrated GPU); None: as discrete.
+    unified_compute_efficiency: float | None = None
 
     def efficiency(self, unified: bool) -> float:
         if unified and self.unified_bandwidth_efficiency is not None:
             return self.unified_bandwidth_efficiency
         return self.bandwidth_efficiency
 
+    def compute(self, unified: bool) -> float:
+        if unified and self.unified_compute_efficiency is not None:
+            return self.unified_compute_efficiency
+        return self.compute_efficiency
+
 
 # Fitted by bench/bench_speed.py (see its table in the README); CPU from this project's own
 # smoke runs until published CPU rows are collected.
 BACKENDS = {
-    "cuda": Backend("cuda", "CUDA", 0.92, 0.0005, 0.000030, 0.65, 0.056, 0.65, 0.83),
+    # Discrete NVIDIA cards reach their whole FP16 (FP32-accumulate) figure in prompt processing:
+    # llama.cpp multiplies quantised weights on the int8 tensor cores (the #15013 scoreboard).
+    "cuda": Backend("cuda", "CUDA", 0.92, 0.0005, 0.000030, 1.0, 0.056, 0.65, 0.83, 0.65),
     "metal": Backend("metal", "Metal", 0.85, 0.0020, 0.000080, 0.80, 0.06, 0.80),
     "vulkan": Backend("vulkan", "Vulkan/ROCm", 0.80, 0.0020, 0.000080, 0.30, 0.05, 0.08),
     "cpu": Backend("cpu", "CPU", 0.75, 0.0002, 0.000010, 0.5, 0.05, 0.5),
@@ -224,7 +234,7 @@ def speed_columns(
         cpu_time = pl.max_horizontal(cpu_time, cpu_work / (threads * cap.cpu_flops_per_thread))
     compute_time = latent_time = pl.lit(0.0)
     if cap.gpu_flops:
-        compute_time = flops_per_token() * share / (cap.gpu_flops * backend.compute_efficiency)
+        compute_time = flops_per_token() * share / (cap.gpu_flops * backend.compute(cap.unified))
         # Latent attention (MLA) multiplies every head against the whole latent cache: at depth
         # its arithmetic, not the (small) cache read, is what a decoded token waits for.
         latent = attention_flops(depth) * share / (cap.gpu_flops * backend.mla_decode_efficiency)
@@ -261,7 +271,7 @@ def _prefill(cap: Capacity, backend: Backend, settings: RunSettings, depth: int)
     if not (cap.gpu_flops and cap.gpu_bandwidth):
         return pl.lit(None, dtype=pl.Float64)
     batch = settings.ubatch
-    compute = flops_per_token() / (cap.gpu_flops * backend.compute_efficiency) + attention_flops(
+    compute = flops_per_token() / (cap.gpu_flops * backend.compute(cap.unified)) + attention_flops(
         depth + batch / 2
     ) / (cap.gpu_flops * backend.attention_efficiency)
     reach = cap.gpu_bandwidth * backend.efficiency(cap.unified)
