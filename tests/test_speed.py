@@ -95,6 +95,25 @@ def test_cpu_decode_with_one_thread_is_bounded_by_arithmetic() -> None:
     assert slow < fast / 2
 
 
+def test_cpu_threads_pay_for_waiting_on_each_other() -> None:
+    """A tiny model on two threads is not twice as fast as on one: the threads wait for each
+    other after every layer's work (SmolLM2 on this project's machine: 74 vs 114–130 tokens/s),
+    and one thread waits for nobody."""
+    from modelvet.engine.fit.speed import BACKENDS, CPU_THREAD_SYNC_PER_LAYER_S
+
+    cpu = HardwareSpec(name="cpu", origin="profile", ram_gb=16, ram_bandwidth_gbs=80, cpu_cores=2)
+    speeds = {}
+    for threads in (1, 2):
+        settings = RunSettings.preset("llama-cpp-python", 4096, threads=threads, gpu_layers=0)
+        speeds[threads] = predict_one(SMALL, settings, cpu)["predicted_tokens_per_s"]
+    layers = SMALL["layers"]
+    backend = BACKENDS["cpu"]
+    single_wait = backend.overhead_s + layers * backend.overhead_per_layer_s
+    # Without arithmetic limits (no ISA flags): bandwidth time alike, only the waiting differs.
+    assert 1 / speeds[2] - 1 / speeds[1] == pytest.approx(layers * CPU_THREAD_SYNC_PER_LAYER_S)
+    assert 1 / speeds[1] > single_wait
+
+
 def test_a_moe_file_reads_only_its_routed_experts() -> None:
     from types import SimpleNamespace
 

@@ -68,6 +68,9 @@ BACKENDS = {
     "vulkan": Backend("vulkan", "Vulkan/ROCm", 0.80, 0.0020, 0.000080, 0.30, 0.05, 0.08),
     "cpu": Backend("cpu", "CPU", 0.75, 0.0002, 0.000010, 0.5, 0.05, 0.5),
 }
+# Several CPU threads wait for each other after every graph operation: per layer and token,
+# from this project's smoke runs of SmolLM2 at one and two threads (74 and 114–130 tokens/s).
+CPU_THREAD_SYNC_PER_LAYER_S = 0.000040
 MOE_ROUTING_OVERHEAD_PER_LAYER_S = {"cuda": 0.000030, "metal": 0.000080, "vulkan": 0.000060}
 # The spread of measured ÷ predicted decode speed over the published table (10th and 90th
 # percentiles 0.87 and 1.18, in-sample), widened for hardware outside the table.
@@ -196,13 +199,14 @@ def _device_reads(depth_tokens: int, kv_cache_type: str) -> tuple[pl.Expr, pl.Ex
     return gpu, cpu
 
 
-def _overhead(backend: Backend, on_cpu: pl.Expr) -> pl.Expr:
+def _overhead(backend: Backend, on_cpu: pl.Expr, threads: int | None) -> pl.Expr:
     cpu = BACKENDS["cpu"]
     moe = (pl.col("experts_total").fill_null(1) > 1).cast(pl.Float64)
     layers = pl.col("layers").fill_null(32).cast(pl.Float64)
     routing = MOE_ROUTING_OVERHEAD_PER_LAYER_S.get(backend.key, 0.0)
     gpu_side = backend.overhead_s + layers * (backend.overhead_per_layer_s + moe * routing)
-    cpu_side = cpu.overhead_s + layers * cpu.overhead_per_layer_s
+    sync = CPU_THREAD_SYNC_PER_LAYER_S if threads and threads > 1 else 0.0
+    cpu_side = cpu.overhead_s + layers * (cpu.overhead_per_layer_s + sync)
     return pl.when(on_cpu).then(cpu_side).otherwise(gpu_side)
 
 
@@ -243,7 +247,7 @@ def speed_columns(
     # broadcast a comparison of a scalar with a column whose every row is the same).
     compute_bound = (compute_time + latent_time) > gpu_time if cap.gpu_flops else pl.lit(False)
     seconds = (
-        _overhead(backend, on_cpu)
+        _overhead(backend, on_cpu, threads)
         + pl.max_horizontal(gpu_time, compute_time)
         + latent_time
         + cpu_time
@@ -288,7 +292,13 @@ def assumptions(cap: Capacity, settings: RunSettings, depth_tokens: int | None =
         f"once per token at {backend.efficiency(cap.unified):.0%} of {backend.name} bandwidth"
         f"{' (unified memory)' if cap.unified and backend.key != 'cpu' else ''}, plus "
         f"{backend.overhead_s * 1e3:.1f} ms + {backend.overhead_per_layer_s * 1e6:.0f} µs per "
-        "layer of per-token overhead (fitted to published llama-bench measurements)",
+        "layer of per-token overhead (fitted to published llama-bench measurements)"
+        + (
+            f", and {CPU_THREAD_SYNC_PER_LAYER_S * 1e6:.0f} µs per layer while "
+            f"{settings.threads_on(cap.cpu_cores)} CPU threads wait for each other"
+            if backend.key == "cpu" and (settings.threads_on(cap.cpu_cores) or 0) > 1
+            else ""
+        ),
         f"range {RANGE_LOW:.0%}–{RANGE_HIGH:.0%} of the prediction: where published llama-bench "
         "measurements fall around it (bench/bench_speed.py)",
         *([note] if (note := cap.calibration.note()) else []),
