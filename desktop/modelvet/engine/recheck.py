@@ -9,7 +9,6 @@ recommend are listed as new, never approved by a recheck.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +21,7 @@ from modelvet.engine.rank.recommend import PreparedCatalog, prepare, recommend
 from modelvet.engine.rank.result import RecommendedModel
 from modelvet.engine.report.provenance import named_in_rules
 from modelvet.engine.report.record import RECORD_SCHEMA_VERSION, DecisionRecord
+from modelvet.engine.storage import read_json
 
 ChangeKind = Literal[
     "no longer admitted",
@@ -57,12 +57,7 @@ class RecheckResult(BaseModel):
 def load_record(path: str | Path) -> DecisionRecord:
     """A JSON decision record; an older schema or another file gets a clear error."""
     path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise ModelVetError("decision record not found", str(path)) from error
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelVetError(f"not a JSON decision record: {error}", str(path)) from error
+    document = read_json(path, "a decision record")
     version = document.get("schema_version") if isinstance(document, dict) else None
     if version != RECORD_SCHEMA_VERSION:
         raise ModelVetError(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -27,6 +29,17 @@ def data_dir(create: bool = True) -> Path:
             f"cannot create the data folder: {error.strerror}", str(path), "set MODELVET_HOME"
         ) from error
     return path
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file ModelVet wrote earlier (`what`: "a smoke-test result"); a missing or
+    unreadable file is a ModelVetError naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ModelVetError(f"{what} not found", str(path)) from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelVetError(f"not {what} saved as JSON: {error}", str(path)) from error
 
 
 def _mode_for(path: Path) -> int:

@@ -16,7 +16,7 @@ from modelvet.engine.report.assemble import build_record
 from modelvet.engine.report.record import DecisionRecord
 from modelvet.engine.report.trial_section import load_trial
 from modelvet.engine.smoke.result import SmokeResult
-from modelvet.engine.storage import atomic_write_bytes
+from modelvet.engine.storage import atomic_write_bytes, read_json
 from modelvet.engine.trial.result import TrialResult
 
 FORMATS = ("html", "pdf", "md", "json", "cyclonedx", "allowlist")
@@ -111,12 +111,7 @@ def write_report(
 def load_smoke(path: str | Path) -> SmokeResult:
     """Read the output of `modelvet smoke --json` to attach it to a report."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise ModelVetError("smoke-test result not found", str(path)) from error
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelVetError(f"not a smoke-test JSON file: {error}", str(path)) from error
+    data = read_json(path, "a smoke-test result")
     try:
         for row in data.get("comparisons", []) if isinstance(data, dict) else []:
             row.pop("ratio", None)  # computed by to_json_dict, not a field

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from modelvet.engine.errors import ModelVetError
+from modelvet.engine.storage import read_json
 from modelvet.engine.trial.result import ModelTrial, PromptOutcome, TrialResult
 
 MIB = 2**20
@@ -97,12 +97,7 @@ def trial_section(result: TrialResult) -> TrialSection:
 def load_trial(path: str | Path) -> TrialResult:
     """Read the output of `modelvet trial --json` to attach it to a report."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise ModelVetError("trial result not found", str(path)) from error
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelVetError(f"not a trial JSON file: {error}", str(path)) from error
+    data = read_json(path, "a trial result")
     try:
         return TrialResult.model_validate(data)
     except ValidationError as error:
