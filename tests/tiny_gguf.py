@@ -64,29 +64,24 @@ def _norm(size: int) -> np.ndarray:
     return np.ones(size, dtype=np.float32)
 
 
-def _common(writer: object, arch: str, shape: TinyShape) -> None:
+def _common(path: Path, arch: str, shape: TinyShape) -> Any:
     import gguf
 
-    assert isinstance(writer, gguf.GGUFWriter)
-    writer.add_name(f"tiny-{arch}")
-    writer.add_context_length(shape.context)
-    writer.add_embedding_length(shape.hidden)
-    writer.add_block_count(shape.layers)
+    writer = _opened(path, arch, shape.context, shape.hidden, shape.layers)
     writer.add_feed_forward_length(shape.ffn)
     writer.add_head_count(shape.heads)
     writer.add_layer_norm_rms_eps(1e-6)
     writer.add_sliding_window(shape.window)
     writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
     _tokenizer(writer)
+    return writer
 
 
 def write_gemma3(path: Path, shape: TinyShape = TinyShape(), seed: int = 0) -> Path:
     """Gemma 3 layout: five sliding-window layers to one global, one KV geometry throughout."""
-    import gguf
 
     rng = np.random.default_rng(seed)
-    writer = gguf.GGUFWriter(path, "gemma3")
-    _common(writer, "gemma3", shape)
+    writer = _common(path, "gemma3", shape)
     writer.add_head_count_kv(shape.kv_heads)
     writer.add_key_length(shape.head_dim)
     writer.add_value_length(shape.head_dim)
@@ -118,11 +113,9 @@ def gemma4_is_sliding(shape: TinyShape) -> list[bool]:
 def write_gemma4(path: Path, shape: TinyShape, seed: int = 0) -> Path:
     """Gemma 4 layout: global layers with other KV heads and head size than the sliding ones,
     and the last `shared_kv_layers` layers reusing earlier layers' caches (no K/V weights)."""
-    import gguf
 
     rng = np.random.default_rng(seed)
-    writer = gguf.GGUFWriter(path, "gemma4")
-    _common(writer, "gemma4", shape)
+    writer = _common(path, "gemma4", shape)
     sliding = gemma4_is_sliding(shape)
     kv_heads = [shape.kv_heads if s else shape.full_kv_heads for s in sliding]
     writer.add_head_count_kv(kv_heads)
@@ -250,11 +243,7 @@ def write_mamba2(path: Path, shape: MambaShape = MambaShape(), seed: int = 0) ->
     import gguf
 
     rng = np.random.default_rng(seed)
-    writer = gguf.GGUFWriter(path, "mamba2")
-    writer.add_name("tiny-mamba2")
-    writer.add_context_length(shape.context)
-    writer.add_embedding_length(shape.hidden)
-    writer.add_block_count(shape.layers)
+    writer = _opened(path, "mamba2", shape.context, shape.hidden, shape.layers)
     writer.add_feed_forward_length(0)
     writer.add_head_count(0)
     writer.add_layer_norm_rms_eps(1e-5)
