@@ -21,7 +21,7 @@ from modelvet.engine.fit.placement import assumptions as placement_assumptions
 from modelvet.engine.fit.quants import BITS_PER_WEIGHT, UNKNOWN_QUANT_BITS, normalise_quant
 from modelvet.engine.fit.settings import RunSettings
 from modelvet.engine.fit.speed import assumptions as speed_assumptions
-from modelvet.engine.fit.speed import default_depth, speed_gap
+from modelvet.engine.fit.speed import default_depth
 from modelvet.engine.hardware import HardwareSpec
 from modelvet.engine.profile import Profile
 from modelvet.engine.rank.result import MemoryBreakdown, RuleFailure
@@ -144,8 +144,7 @@ def _fitted(
     variants: pl.DataFrame, settings: RunSettings, hardware: HardwareSpec, depth: int
 ) -> pl.DataFrame:
     """Memory, placement and speed columns for these variants (recommend's formulas)."""
-    fitted = with_fit(variants, settings, Capacity.of(hardware), depth)
-    return fitted.with_columns(speed_gap().alias("speed_gap"))
+    return with_fit(variants, settings, Capacity.of(hardware), depth)
 
 
 def _verdict(narrowed: Any, profile: Profile, hardware: HardwareSpec) -> PolicyVerdict:

@@ -24,7 +24,6 @@ from modelvet.engine.fit.placement import (
     headroom,
 )
 from modelvet.engine.fit.speed import assumptions as speed_assumptions
-from modelvet.engine.fit.speed import speed_gap
 from modelvet.engine.hardware import HardwareSpec, resolve_hardware
 from modelvet.engine.licence_rules import licence_outcomes
 from modelvet.engine.obligations import obligations
@@ -171,7 +170,7 @@ def evaluate(
             + [pl.col("model_id").is_in(blocking["model_id"].implode()).alias("licence_blocked")]
             # Never blocks: the figure is a lower bound, said as a caveat on the model.
             + [pl.when(pl.col("hosted")).then(None).otherwise("memory_gap").alias(MEMORY_GAP)]
-            + [pl.when(pl.col("hosted")).then(None).otherwise(speed_gap()).alias(SPEED_GAP)]
+            + [pl.when(pl.col("hosted")).then(None).otherwise("speed_gap").alias(SPEED_GAP)]
         )
         .collect()
     )
